@@ -1,0 +1,107 @@
+"""The admin API under /__emulator/ (JSON in, JSON out, no auth, not counted)."""
+import json
+
+from emulator.envelope import json_response
+from emulator.faults import FaultSpecError
+from emulator.store import new_id
+
+PREFIX = "/__emulator"
+
+
+class AdminError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _body(raw):
+    if not raw.strip():
+        return {}
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise AdminError(400, "the body is not JSON: %s" % exc)
+    if not isinstance(document, dict):
+        raise AdminError(400, "the body must be a JSON object")
+    return document
+
+
+def health(state, body):
+    return {"ok": True}
+
+
+def calls(state, body):
+    return state.calls.snapshot()
+
+
+def reset_calls(state, body):
+    state.calls.reset()
+    return {"ok": True}
+
+
+def add_fault(state, body):
+    try:
+        fault = state.faults.add(body)
+    except FaultSpecError as exc:
+        raise AdminError(400, str(exc))
+    return {"id": fault.id}
+
+
+def list_faults(state, body):
+    return {"faults": state.faults.active()}
+
+
+def clear_faults(state, body):
+    state.faults.clear()
+    return {"ok": True}
+
+
+def add_account(state, body):
+    account_id = body.get("id") or new_id()
+    if not isinstance(account_id, str) or len(account_id) > 32:
+        raise AdminError(400, "id must be a string of at most 32 characters")
+    name = body.get("name") or "account %s" % account_id
+    account = state.store.ensure_account(account_id, name)
+    return {"id": account["id"], "name": account["name"]}
+
+
+def add_token(state, body):
+    token = body.get("token")
+    if not isinstance(token, str) or not token.strip() or " " in token:
+        raise AdminError(400, "token must be a non-empty string without spaces")
+    account_id = body.get("account_id")
+    if account_id is not None and not state.store.account_exists(account_id):
+        raise AdminError(400, "account %r does not exist; create it with POST /__emulator/accounts" % account_id)
+    row = state.store.ensure_token(token, account_id)
+    return {"id": row["id"], "account_id": row["account_id"]}
+
+
+def reset_state(state, body):
+    state.store.reset_resources()
+    return {"ok": True}
+
+
+ROUTES = {
+    ("GET", "/health"): health,
+    ("GET", "/calls"): calls,
+    ("POST", "/calls/reset"): reset_calls,
+    ("POST", "/faults"): add_fault,
+    ("GET", "/faults"): list_faults,
+    ("DELETE", "/faults"): clear_faults,
+    ("POST", "/accounts"): add_account,
+    ("POST", "/tokens"): add_token,
+    ("POST", "/state/reset"): reset_state,
+}
+
+
+def handle(state, method, path, raw_body):
+    """The admin response for ``path`` (below /__emulator)."""
+    handler = ROUTES.get((method, path.rstrip("/") or "/"))
+    if handler is None:
+        known = sorted({p for _, p in ROUTES})
+        status = 405 if any(p == path for _, p in ROUTES) else 404
+        return json_response(status, {"error": "no admin call %s %s%s" % (method, PREFIX, path), "calls": known})
+    try:
+        return json_response(200, handler(state, _body(raw_body)))
+    except AdminError as exc:
+        return json_response(exc.status, {"error": str(exc)})

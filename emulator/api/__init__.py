@@ -1,0 +1,17 @@
+"""Cloudflare API product areas.  Each module brings ROUTES, its SQLite SCHEMA and the RESOURCE_TABLES
+that ``POST /__emulator/state/reset`` empties.  A new area is one module added to AREAS."""
+from emulator.api import accounts, kv, worker_secrets, workers
+
+AREAS = (accounts, kv, workers, worker_secrets)
+
+
+def routes():
+    return [route for area in AREAS for route in area.ROUTES]
+
+
+def schemas():
+    return [area.SCHEMA for area in AREAS if area.SCHEMA]
+
+
+def resource_tables():
+    return [table for area in AREAS for table in area.RESOURCE_TABLES]

@@ -1,0 +1,161 @@
+"""Workers scripts: upload, list, download, content, settings, script-settings, delete."""
+import json
+
+from emulator import multipart
+from emulator.api import workers_model as model
+from emulator.envelope import ApiError, ok, raw
+from emulator.routing import Route
+
+SCHEMA = model.SCHEMA
+RESOURCE_TABLES = model.RESOURCE_TABLES
+
+
+def _modules(parts, skip):
+    return [model.Module(part.module_name, multipart.media_type(part.content_type) or "application/octet-stream", part.data)
+            for part in parts if part.name not in skip]
+
+
+def _json_part(parts, name, required):
+    """The JSON object in the part called ``name`` (None when absent and not required)."""
+    for part in parts:
+        if part.name == name:
+            try:
+                document = json.loads(part.data)
+            except ValueError:
+                raise ApiError(400, model.UNPARSEABLE_BODY, "Unparseable script body: the %r part is not valid JSON" % name)
+            if not isinstance(document, dict):
+                raise ApiError(400, model.UNPARSEABLE_BODY, "Unparseable script body: the %r part must be a JSON object" % name)
+            return document
+    if required:
+        raise ApiError(400, model.UNPARSEABLE_BODY, "Unparseable script body: the upload needs a %r part" % name)
+    return None
+
+
+def _upload_body(req):
+    """``(metadata, modules)`` of an upload: multipart, or a raw service-worker script."""
+    if req.media_type in model.SERVICE_WORKER_TYPES:
+        return {"body_part": "worker.js"}, [model.Module("worker.js", req.media_type, req.body)]
+    if req.media_type != "multipart/form-data":
+        raise ApiError(400, model.UNSUPPORTED_CONTENT_TYPE, "Unsupported or unexpected Content Type %r; send multipart/form-data"
+                       % (req.content_type or "(none)"))
+    parts = req.parts(model.UNPARSEABLE_BODY)
+    return _json_part(parts, "metadata", required=True), _modules(parts, skip=("metadata",))
+
+
+def upload_script(req):
+    name = req.params["script_name"]
+    model.check_script_name(name)
+    metadata, modules = _upload_body(req)
+    model.check_modules(modules)
+    main_module, has_modules = model.entry_point(metadata, modules)
+    keep_types = metadata.get("keep_bindings") or []
+    if not isinstance(keep_types, list) or not all(isinstance(kind, str) for kind in keep_types):
+        raise model.invalid("keep_bindings must be an array of binding types")
+    update = model.settings_update(metadata, model.VERSION_LEVEL + model.SCRIPT_LEVEL)
+    with req.store.write() as db:
+        previous = model.find_script(db, req.account_id, name)
+        bindings = model.check_bindings(
+            db, req.account_id, metadata.get("bindings"), previous=previous.bindings if previous else [],
+            keep_types=keep_types, inherit_strict=req.arg("bindings_inherit") == "strict")
+        settings = dict(model.DEFAULT_SETTINGS)
+        if previous:
+            settings.update({field: previous.settings[field] for field in model.SCRIPT_LEVEL})
+        settings.update(update)
+        script = model.Script(account_id=req.account_id, name=name, main_module=main_module, has_modules=has_modules,
+                              settings=settings, bindings=bindings, created_on=previous.created_on if previous else "")
+        model.save_script(db, script, modules)
+    return ok(dict(model.script_view(script), startup_time_ms=0))
+
+
+def list_scripts(req):
+    with req.store.read() as db:
+        return ok([model.script_view(script) for script in model.list_scripts(db, req.account_id)])
+
+
+def download_script(req):
+    with req.store.read() as db:
+        script = model.load_script(db, req.account_id, req.params["script_name"])
+        modules = model.load_modules(db, script)
+    headers = {"CF-Entrypoint": script.main_module}
+    if not script.has_modules:
+        return raw(modules[0].content if modules else b"", "application/javascript", headers)
+    body, content_type = multipart.build((m.name, m.name, m.content_type, m.content) for m in modules)
+    return raw(body, content_type, headers)
+
+
+def put_content(req):
+    name = req.params["script_name"]
+    parts = req.parts(model.UNPARSEABLE_BODY) if req.media_type == "multipart/form-data" else None
+    if parts is None:
+        raise ApiError(400, model.UNSUPPORTED_CONTENT_TYPE, "Unsupported or unexpected Content Type %r; send multipart/form-data"
+                       % (req.content_type or "(none)"))
+    metadata = _json_part(parts, "metadata", required=False) or {}
+    if req.headers.get("CF-WORKER-MAIN-MODULE-PART"):
+        metadata.setdefault("main_module", req.headers["CF-WORKER-MAIN-MODULE-PART"])
+    if req.headers.get("CF-WORKER-BODY-PART"):
+        metadata.setdefault("body_part", req.headers["CF-WORKER-BODY-PART"])
+    modules = _modules(parts, skip=("metadata",))
+    model.check_modules(modules)
+    with req.store.write() as db:
+        script = model.load_script(db, req.account_id, name)
+        if "main_module" not in metadata and "body_part" not in metadata:
+            metadata = {"main_module" if script.has_modules else "body_part": script.main_module}
+        script.main_module, script.has_modules = model.entry_point(metadata, modules)
+        model.save_script(db, script, modules)
+    return ok(model.script_view(script))
+
+
+def get_settings(req):
+    with req.store.read() as db:
+        return ok(model.settings_view(model.load_script(db, req.account_id, req.params["script_name"])))
+
+
+def patch_settings(req):
+    if req.media_type == "multipart/form-data":
+        document = _json_part(req.parts(model.UNPARSEABLE_BODY), "settings", required=True)
+    else:
+        document = req.json_object(model.UNPARSEABLE_BODY)
+    update = model.settings_update(document, model.VERSION_LEVEL + model.SCRIPT_LEVEL)
+    with req.store.write() as db:
+        script = model.load_script(db, req.account_id, req.params["script_name"])
+        if "bindings" in document:
+            script.bindings = model.check_bindings(db, req.account_id, document["bindings"], previous=script.bindings,
+                                                   keep_secret_text=True)
+        script.settings.update(update)
+        model.save_script(db, script)
+    return ok(model.settings_view(script))
+
+
+def get_script_settings(req):
+    with req.store.read() as db:
+        return ok(model.script_settings_view(model.load_script(db, req.account_id, req.params["script_name"])))
+
+
+def patch_script_settings(req):
+    update = model.settings_update(req.json_object(model.UNPARSEABLE_BODY), ("logpush", "tail_consumers", "observability", "tags"))
+    with req.store.write() as db:
+        script = model.load_script(db, req.account_id, req.params["script_name"])
+        script.settings.update(update)
+        model.save_script(db, script)
+    return ok(model.script_settings_view(script))
+
+
+def delete_script(req):
+    with req.store.write() as db:
+        model.delete_script(db, model.load_script(db, req.account_id, req.params["script_name"]))
+    return ok(None)
+
+
+BASE = "/accounts/{account_id}/workers/scripts"
+ROUTES = [
+    Route("GET", BASE, list_scripts),
+    Route("PUT", BASE + "/{script_name}", upload_script),
+    Route("GET", BASE + "/{script_name}", download_script),
+    Route("DELETE", BASE + "/{script_name}", delete_script),
+    Route("PUT", BASE + "/{script_name}/content", put_content),
+    Route("GET", BASE + "/{script_name}/content/v2", download_script),
+    Route("GET", BASE + "/{script_name}/settings", get_settings),
+    Route("PATCH", BASE + "/{script_name}/settings", patch_settings),
+    Route("GET", BASE + "/{script_name}/script-settings", get_script_settings),
+    Route("PATCH", BASE + "/{script_name}/script-settings", patch_script_settings),
+]

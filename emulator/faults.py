@@ -1,0 +1,122 @@
+"""Fault injection: which calls fail, and how (thread safe).
+
+A fault matches a method ("*" for any) and either a route template (the pattern contains "{") or
+an fnmatch glob on the concrete path after /client/v4.  Of the matching calls every ``every``-th
+one is faulted until ``count`` calls were.
+"""
+import dataclasses
+import fnmatch
+import itertools
+import threading
+
+ACTIONS = ("status", "hang", "drop")
+
+
+class FaultSpecError(ValueError):
+    """The admin API was given a fault it cannot apply."""
+
+
+@dataclasses.dataclass
+class Fault:
+    id: int
+    method: str
+    path: str
+    action: str
+    status: int
+    retry_after: int
+    seconds: float
+    count: int
+    every: int
+    apply: bool
+    seen: int = 0
+    faulted: int = 0
+
+    def matches(self, method, template, path):
+        if self.method != "*" and self.method != method:
+            return False
+        if "{" in self.path:
+            return template == self.path
+        return fnmatch.fnmatchcase(path, self.path)
+
+    @property
+    def remaining(self):
+        return self.count - self.faulted
+
+    def describe(self):
+        return {
+            "id": self.id, "method": self.method, "path": self.path, "action": self.action,
+            "status": self.status, "retry_after": self.retry_after, "seconds": self.seconds,
+            "count": self.count, "every": self.every, "apply": self.apply,
+            "seen": self.seen, "faulted": self.faulted, "remaining": self.remaining,
+        }
+
+
+def _number(spec, name, default, kind, minimum):
+    value = spec.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FaultSpecError("%s must be a number" % name)
+    value = kind(value)
+    if value < minimum:
+        raise FaultSpecError("%s must be at least %s" % (name, minimum))
+    return value
+
+
+def parse_spec(spec, fault_id):
+    if not isinstance(spec, dict):
+        raise FaultSpecError("the fault must be a JSON object")
+    unknown = set(spec) - {"method", "path", "action", "status", "retry_after", "seconds", "count", "every", "apply"}
+    if unknown:
+        raise FaultSpecError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
+    action = spec.get("action", "status")
+    if action not in ACTIONS:
+        raise FaultSpecError("action must be one of %s" % ", ".join(ACTIONS))
+    method = str(spec.get("method", "*")).upper()
+    path = spec.get("path", "*")
+    if not isinstance(path, str) or not path:
+        raise FaultSpecError("path must be a route template or a glob")
+    status = _number(spec, "status", 429 if action == "status" else 500, int, 400)
+    if status > 599:
+        raise FaultSpecError("status must be an HTTP error status (400-599)")
+    return Fault(
+        id=fault_id, method=method, path=path, action=action, status=status,
+        retry_after=_number(spec, "retry_after", 1, int, 0),
+        seconds=_number(spec, "seconds", 5, float, 0),
+        count=_number(spec, "count", 1, int, 1),
+        every=_number(spec, "every", 1, int, 1),
+        apply=bool(spec.get("apply", False)),
+    )
+
+
+class FaultRegistry:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults = []
+        self._ids = itertools.count(1)
+
+    def add(self, spec):
+        with self._lock:
+            fault = parse_spec(spec, next(self._ids))
+            self._faults.append(fault)
+            return fault
+
+    def clear(self):
+        with self._lock:
+            self._faults = []
+
+    def active(self):
+        with self._lock:
+            return [fault.describe() for fault in self._faults]
+
+    def decide(self, method, template, path):
+        """The fault to apply to this call, or None.  Every matching fault counts the call."""
+        chosen = None
+        with self._lock:
+            for fault in self._faults:
+                if not fault.matches(method, template, path):
+                    continue
+                fault.seen += 1
+                if chosen is None and fault.seen % fault.every == 0:
+                    fault.faulted += 1
+                    chosen = dataclasses.replace(fault)
+            self._faults = [fault for fault in self._faults if fault.remaining > 0]
+        return chosen

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Run the local Cloudflare emulator (python -m emulator) in the background.
+#
+#   scripts/emulator.sh start  [--port P] [--data-dir D] [--account-id ID] [--token T] [--host H]
+#   scripts/emulator.sh stop   [--data-dir D]
+#   scripts/emulator.sh status [--data-dir D]
+#
+# Defaults: port 8791, data dir .emulator-data/ (state.sqlite3, emulator.pid, emulator.log,
+# emulator.url). `start` waits for the emulator's ready line and prints the API base URL
+# (http://127.0.0.1:PORT/client/v4) on stdout; it is a no-op that prints the URL when the emulator
+# of that data dir already runs. --port 0 picks a free port. `stop` sends SIGTERM and waits.
+# `status` prints the URL and exits 0 when it runs, exits 3 when it does not.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+usage() {
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+command="${1:-}"
+[ -n "$command" ] || usage
+shift
+
+PORT=8791
+DATA_DIR="$REPO/.emulator-data"
+EXTRA=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --port) PORT="${2:?--port needs a value}"; shift 2 ;;
+        --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; shift 2 ;;
+        --account-id|--token|--host) EXTRA+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
+        -h|--help) usage ;;
+        *) echo "emulator.sh: unknown argument $1" >&2; usage ;;
+    esac
+done
+mkdir -p "$DATA_DIR"
+DATA_DIR="$(cd "$DATA_DIR" && pwd)"
+PID_FILE="$DATA_DIR/emulator.pid"
+LOG_FILE="$DATA_DIR/emulator.log"
+URL_FILE="$DATA_DIR/emulator.url"
+READY_TIMEOUT="${EMULATOR_READY_TIMEOUT:-60}"
+STOP_TIMEOUT="${EMULATOR_STOP_TIMEOUT:-15}"
+
+say() { printf 'emulator.sh: %s\n' "$*" >&2; }
+
+# The pid of the emulator of this data dir, if it runs.
+running_pid() {
+    local pid
+    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
+    [ -n "$pid" ] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # A recycled pid belongs to some other program: the emulator's command line names the module.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '-m emulator' || return 1
+    printf '%s\n' "$pid"
+}
+
+python_bin() {
+    if [ -x "$REPO/.venv/bin/python" ]; then
+        printf '%s\n' "$REPO/.venv/bin/python"
+    else
+        command -v python3
+    fi
+}
+
+start() {
+    local pid url python waited=0
+    if pid="$(running_pid)"; then
+        url="$(cat "$URL_FILE")"
+        say "already running (pid $pid, data dir $DATA_DIR)"
+        printf '%s\n' "$url"
+        return 0
+    fi
+    rm -f "$PID_FILE" "$URL_FILE"
+    python="$(python_bin)"
+    : >"$LOG_FILE"
+    # setsid: the emulator outlives this script and is not hit by the caller's Ctrl-C.
+    PYTHONUNBUFFERED=1 setsid "$python" -m emulator --port "$PORT" --data-dir "$DATA_DIR" \
+        ${EXTRA[@]+"${EXTRA[@]}"} </dev/null >>"$LOG_FILE" 2>&1 &
+    pid=$!
+    echo "$pid" >"$PID_FILE"
+    while :; do
+        url="$(sed -n 's/^cfops emulator ready: \(http[^ ]*\).*$/\1/p' "$LOG_FILE" | head -n 1)"
+        if [ -n "$url" ]; then
+            echo "$url" >"$URL_FILE"
+            say "started (pid $pid, data dir $DATA_DIR, log $LOG_FILE)"
+            printf '%s\n' "$url"
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            say "the emulator exited before it was ready; the end of $LOG_FILE:"
+            tail -n 30 "$LOG_FILE" >&2 || true
+            rm -f "$PID_FILE"
+            return 1
+        fi
+        if [ "$waited" -ge $((READY_TIMEOUT * 10)) ]; then
+            say "not ready after ${READY_TIMEOUT}s; stopping it. The end of $LOG_FILE:"
+            tail -n 30 "$LOG_FILE" >&2 || true
+            kill -TERM "$pid" 2>/dev/null || true
+            rm -f "$PID_FILE"
+            return 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+stop() {
+    local pid waited=0
+    if ! pid="$(running_pid)"; then
+        say "not running (data dir $DATA_DIR)"
+        rm -f "$PID_FILE" "$URL_FILE"
+        return 0
+    fi
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$waited" -ge $((STOP_TIMEOUT * 10)) ]; then
+            say "pid $pid did not stop ${STOP_TIMEOUT}s after SIGTERM; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    rm -f "$PID_FILE" "$URL_FILE"
+    say "stopped (pid $pid)"
+}
+
+status() {
+    local pid
+    if pid="$(running_pid)"; then
+        say "running (pid $pid, data dir $DATA_DIR)"
+        cat "$URL_FILE"
+        return 0
+    fi
+    say "not running (data dir $DATA_DIR)"
+    return 3
+}
+
+case "$command" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) usage ;;
+esac

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The README's test command: every check the project has, run the way CI runs it (.ci/run).
+#
+#   scripts/test.sh                      all stages
+#   scripts/test.sh unit e2e ...         only these stages, in the order below
+#
+# Stages (each prints its wall time; all selected stages run even when one fails, then the script
+# fails if any did):
+#   lint         ansible-lint (production profile, .ansible-lint) and antsibull-changelog lint
+#   sanity       ansible-test sanity on the collection's files (scripts/sanity.sh)
+#   unit         pytest tests/unit and the repository-level tests (tests/test_*.py:
+#                collection metadata, repository hygiene)
+#   emulator     pytest tests/emulator (the emulator against the OpenAPI schema and the official SDK)
+#   e2e          pytest tests/e2e (real ansible-playbook runs against the emulator)
+#   integration  ansible-test integration, every target, against an emulator started for it
+#   molecule     molecule test -s default (extensions/molecule/default), from the repository root
+#
+# scripts/bootstrap.sh runs first (creates/updates .venv). Every emulator this script starts is
+# stopped when it exits, whatever happens.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+ALL_STAGES=(lint sanity unit emulator e2e integration molecule)
+# The emulator's default account and token (docs/dev/interfaces.md).
+EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
+EMULATOR_TOKEN="cfops-local-emulator-token"
+
+usage() {
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+selected=()
+for arg in "$@"; do
+    case "$arg" in
+        -h|--help) usage ;;
+        lint|sanity|unit|emulator|e2e|integration|molecule) selected+=("$arg") ;;
+        *) echo "test.sh: unknown stage '$arg' (stages: ${ALL_STAGES[*]})" >&2; exit 2 ;;
+    esac
+done
+stages=()
+for stage in "${ALL_STAGES[@]}"; do
+    if [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $stage "* ]]; then
+        stages+=("$stage")
+    fi
+done
+
+# Work files of this run; emulators started by a stage register their data dir here.
+RUN_DIR="$REPO/.tmp/test-run"
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR"
+EMULATORS="$RUN_DIR/emulators"
+: >"$EMULATORS"
+
+stop_emulators() {
+    local dir
+    while IFS= read -r dir; do
+        [ -n "$dir" ] && bash "$REPO/scripts/emulator.sh" stop --data-dir "$dir" >/dev/null 2>&1 || true
+    done <"$EMULATORS"
+}
+trap stop_emulators EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Start an emulator on a free port with its own data dir; print its API base URL.
+start_emulator() {
+    local dir="$1"
+    echo "$dir" >>"$EMULATORS"
+    bash scripts/emulator.sh start --port 0 --data-dir "$dir"
+}
+
+# pytest over the given paths; a run that collects no test (exit code 5) fails the stage too.
+run_pytest() {
+    local rc=0
+    python -m pytest -p no:cacheprovider "$@" || rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "test.sh: pytest collected no test in: $*" >&2
+    fi
+    return "$rc"
+}
+
+stage_lint() {
+    local rc=0
+    echo "--- ansible-lint"
+    ansible-lint || rc=1
+    echo "--- antsibull-changelog lint"
+    antsibull-changelog lint || rc=1
+    return "$rc"
+}
+
+stage_sanity() {
+    bash scripts/sanity.sh
+}
+
+stage_unit() {
+    run_pytest tests/unit tests/test_*.py
+}
+
+stage_emulator() {
+    run_pytest tests/emulator
+}
+
+stage_e2e() {
+    run_pytest tests/e2e
+}
+
+stage_integration() {
+    local url emulator_url dest rc=0
+    url="$(start_emulator "$RUN_DIR/emulator-integration")"
+    emulator_url="${url%/client/v4}"
+    # ansible-test needs the collection at .../ansible_collections/cfops/cloudflare as the real
+    # working directory: os.getcwd() resolves the .collections symlink back to the repository,
+    # where ansible-test finds no ansible_collections parent. So it runs in a copy (as sanity does).
+    dest="$(bash scripts/sanity.sh --prepare "$RUN_DIR/integration")"
+    cat >"$dest/tests/integration/integration_config.yml" <<EOF
+---
+cf_api_token: $EMULATOR_TOKEN
+cf_account_id: $EMULATOR_ACCOUNT_ID
+cf_api_base_url: $url
+cf_emulator_url: $emulator_url
+EOF
+    echo "integration: emulator at $url"
+    # --python 3.11 finds .venv/bin/python3.11 first on PATH: the controller Python, which has
+    # httpx for the modules (the targets set ansible_python_interpreter to ansible_playbook_python).
+    # --continue-on-error: every target runs; ansible-test still fails at the end if any failed.
+    (cd "$dest" && ansible-test integration --python 3.11 --color no --continue-on-error) || rc=$?
+    bash scripts/emulator.sh stop --data-dir "$RUN_DIR/emulator-integration" || true
+    return "$rc"
+}
+
+stage_molecule() {
+    # molecule 26 finds scenarios under extensions/molecule when run from the collection root
+    # (galaxy.yml in the working directory). The scenario starts and stops its own emulator.
+    molecule test -s default
+}
+
+bash scripts/bootstrap.sh
+export PATH="$REPO/.venv/bin:$PATH"
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0 MOLECULE_NO_COLOR=1
+export PYTHONDONTWRITEBYTECODE=1
+
+results=()
+failed=0
+total_start=$SECONDS
+for stage in "${stages[@]}"; do
+    echo
+    echo "=== stage $stage"
+    start=$SECONDS
+    set +e
+    (set -euo pipefail; "stage_$stage")
+    rc=$?
+    set -e
+    elapsed=$((SECONDS - start))
+    if [ "$rc" -eq 0 ]; then
+        verdict="passed"
+    else
+        verdict="FAILED (exit $rc)"
+        failed=$((failed + 1))
+    fi
+    results+=("$(printf '%-12s %-18s %4ds' "$stage" "$verdict" "$elapsed")")
+    echo "=== stage $stage: $verdict in ${elapsed}s"
+done
+
+echo
+echo "=== summary (wall time $((SECONDS - total_start))s)"
+printf '  %s\n' "${results[@]}"
+echo "stages: $(( ${#stages[@]} - failed )) passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (tests/emulator, tests/e2e, ...)."""
