@@ -4,6 +4,7 @@ HTTP/1.1 with keep-alive: every response carries Content-Length and every reques
 full, so a client (workerd, httpx) can reuse the connection.
 """
 import dataclasses
+import socket
 import sys
 import time
 import traceback
@@ -53,6 +54,8 @@ class EmulatorServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address, state):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, RequestHandler)
         self.state = state
 

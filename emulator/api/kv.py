@@ -4,7 +4,6 @@ import binascii
 import json
 import time
 
-from emulator import multipart
 from emulator.api.paging import direction_arg, page_window, paginate
 from emulator.envelope import ApiError, ok, raw
 from emulator.routing import Route
