@@ -98,8 +98,8 @@ def handle(state, method, path, raw_body):
     """The admin response for ``path`` (below /__emulator)."""
     handler = ROUTES.get((method, path.rstrip("/") or "/"))
     if handler is None:
-        known = sorted({p for _, p in ROUTES})
-        status = 405 if any(p == path for _, p in ROUTES) else 404
+        known = sorted({known_path for _method, known_path in ROUTES})
+        status = 405 if path in known else 404
         return json_response(status, {"error": "no admin call %s %s%s" % (method, PREFIX, path), "calls": known})
     try:
         return json_response(200, handler(state, _body(raw_body)))

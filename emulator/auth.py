@@ -16,7 +16,7 @@ def authenticate(store, headers, account_id=None):
     authorization = headers.get("Authorization")
     if not authorization:
         raise ApiError(400, MISSING_CREDENTIALS, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
-    scheme, _, token = authorization.strip().partition(" ")
+    scheme, _space, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(400, INVALID_HEADERS, "Invalid request headers",

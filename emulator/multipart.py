@@ -117,4 +117,3 @@ def build(parts):
 
 def _quote(value):
     return value.replace("\\", "\\\\").replace('"', '\\"')
-

@@ -44,8 +44,9 @@ class ApiRequest:
             number = int(value)
         except ValueError:
             raise ApiError(400, INVALID_PARAMETER, "%s must be an integer, got %r" % (name, value))
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            raise ApiError(400, INVALID_PARAMETER, "%s must be between %s and %s, got %d" % (name, minimum, maximum, number))
+        if minimum is not None and number < minimum or maximum is not None and number > maximum:
+            bounds = "at least %d" % minimum if maximum is None else "between %d and %d" % (minimum, maximum)
+            raise ApiError(400, INVALID_PARAMETER, "%s must be %s, got %d" % (name, bounds, number))
         return number
 
     def bool_arg(self, name, default=False):

@@ -91,4 +91,3 @@ def _match_segments(template, segments):
         elif expected != actual:
             return None
     return params
-

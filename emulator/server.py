@@ -188,5 +188,5 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _log(self, status, started):
         if self.state.log_requests:
             # Method, path and status only: bodies (secret values, KV data) and headers (tokens) never reach the log.
-            sys.stderr.write("%s %s %s %.1fms\n" % (self.command, urlsplit(self.path).path, status,
-                                                     (time.monotonic() - started) * 1000))
+            elapsed_ms = (time.monotonic() - started) * 1000
+            sys.stderr.write("%s %s %s %.1fms\n" % (self.command, urlsplit(self.path).path, status, elapsed_ms))

@@ -308,7 +308,7 @@ class CloudflareClient:
         while True:
             try:
                 response = self._send(method, path, params, json, files, content, headers, is_write)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 cause = CloudflareAPIError(self._scrub("%s %s failed: %s: %s" % (method, path, type(exc).__name__, exc)),
                                            method=method, path=path)
                 if not isinstance(exc, _retryable_transport_errors()):

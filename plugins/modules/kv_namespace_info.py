@@ -11,7 +11,7 @@ module: kv_namespace_info
 short_description: List the Workers KV namespaces of an account
 description:
   - Returns the KV namespaces of the account, read with the largest page size the API allows.
-  - Also a cheap pre-flight check: it fails with a clear message when the token or the account id is wrong.
+  - "Also a cheap pre-flight check: it fails with a clear message when the token or the account id is wrong."
 author:
   - cfops platform team (@cfops)
 extends_documentation_fragment:

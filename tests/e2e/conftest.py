@@ -50,7 +50,7 @@ def run_playbook(emulator, *args, playbook="playbooks/deploy.yml", inventory="in
     run_env.update(env or {})
     proc = subprocess.run(
         [os.path.join(BIN, "ansible-playbook"), playbook, "-i", inventory, *args],
-        cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        cwd=REPO, env=run_env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
     )
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
 

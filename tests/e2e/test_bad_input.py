@@ -7,8 +7,14 @@ CASES = {
     "missing token": (["-e", "cloudflare_api_token="], {}, "api_token is required"),
     "wrong token": ([], {"CLOUDFLARE_API_TOKEN": "not-a-valid-token"}, "Authentication error"),
     "wrong account id": ([], {"CLOUDFLARE_ACCOUNT_ID": "ffffffffffffffffffffffffffffffff"}, "account_id"),
-    "code file that does not exist": (["-e", "worker_main_module=/nonexistent/books-api/index.js"], {}, "code file(s) not found: /nonexistent/books-api/index.js"),
-    "binding to an unknown namespace": (["-e", '{"worker_kv_namespaces": [{"binding": "CACHE", "namespace_id": "0123456789abcdef0123456789abcdef"}]}'], {}, "0123456789abcdef0123456789abcdef"),
+    "code file that does not exist": (
+        ["-e", "worker_main_module=/nonexistent/books-api/index.js"], {},
+        "code file(s) not found: /nonexistent/books-api/index.js",
+    ),
+    "binding to an unknown namespace": (
+        ["-e", '{"worker_kv_namespaces": [{"binding": "CACHE", "namespace_id": "0123456789abcdef0123456789abcdef"}]}'], {},
+        "binds KV namespace id(s) that do not exist in the account: 0123456789abcdef0123456789abcdef",
+    ),
     "invalid worker name": (["-e", "worker_name=Books_API!"], {}, "'Books_API!' is not a valid Worker name"),
     "invalid compatibility date": (["-e", "worker_compatibility_date=yesterday"], {}, "must be a date like"),
     "secret without a value": ([], {"BOOKS_API_KEY": ""}, "secret(s) without a value: API_KEY"),

@@ -182,7 +182,7 @@ class SchemaValidator:
 
     def check_response(self, request, response):
         """Successes against the operation; errors against Cloudflare's failure envelope (see module doc)."""
-        _, operation = self.operation(request)
+        _template, operation = self.operation(request)
         if operation is None or response.status_code >= 400:
             self._check_failure_envelope(request, response)
             return
@@ -204,7 +204,7 @@ class SchemaValidator:
             self._fail("response to", request, "HTTP %d: %s" % (response.status_code, "; ".join(problems)))
 
     def _multipart_request_errors(self, adapted, request):
-        _, operation = self.operation(request)
+        _template, operation = self.operation(request)
         media = self._resolved(operation["requestBody"])["content"].get(MULTIPART)
         if media is None:
             return ["the operation does not accept multipart/form-data"]

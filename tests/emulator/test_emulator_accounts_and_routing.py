@@ -8,7 +8,7 @@ from tests.emulator.helpers import error_codes
 
 def test_accounts_page_through_more_than_one_page(fresh, api, account_id):
     prefix = "paging-" + uuid.uuid4().hex[:8]
-    created = sorted(uuid.uuid4().hex for _ in range(12))
+    created = sorted(uuid.uuid4().hex for _index in range(12))
     for index, new_id in enumerate(created):
         fresh.add_account(new_id, "%s-%02d" % (prefix, index))
     seen, page = [], 1

@@ -63,9 +63,9 @@ def test_reset_zeroes_the_counts(fresh, api, account_id):
 
 
 def test_counting_is_thread_safe(fresh, validator, account_id):
-    def worker(_):
+    def worker(_number):
         with make_client(fresh, validator) as client:
-            for _ in range(25):
+            for _attempt in range(25):
                 assert client.get(namespaces_path(account_id)).status_code == 200
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -89,7 +89,7 @@ def test_429_with_retry_after_and_not_applied(fresh, api, account_id):
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors(fresh, api, account_id, status):
     fresh.inject_fault(method="GET", path="/accounts/*/storage/kv/namespaces", action="status", status=status, count=2)
-    for _ in range(2):
+    for _attempt in range(2):
         response = api.get(namespaces_path(account_id))
         assert response.status_code == status
         assert error_codes(response) == [10013]
@@ -136,7 +136,7 @@ def test_drop_with_apply_creates_then_drops(fresh, api, account_id):
 
 def test_every_second_call_is_faulted(fresh, api, account_id):
     fresh.inject_fault(method="*", path="*", action="status", status=503, every=2, count=3)
-    statuses = [api.get(namespaces_path(account_id)).status_code for _ in range(8)]
+    statuses = [api.get(namespaces_path(account_id)).status_code for _attempt in range(8)]
     assert statuses == [200, 503, 200, 503, 200, 503, 200, 200]
     assert fresh.calls()["faulted"] == 3
 

@@ -87,7 +87,7 @@ def test_http_1_1_keep_alive_serves_several_requests_on_one_connection(fresh):
                 line = reader.readline()
                 if line in (b"\r\n", b""):
                     break
-                name, _, value = line.decode().partition(":")
+                name, _colon, value = line.decode().partition(":")
                 headers[name.strip().lower()] = value.strip()
             assert "close" not in headers.get("connection", "")
             body = reader.read(int(headers["content-length"]))

@@ -200,4 +200,3 @@ def _pump(stream, lines):
     for raw in iter(stream.readline, b""):
         lines.put(raw.decode("utf-8", "replace"))
     lines.put(None)
-

@@ -384,6 +384,14 @@ def test_a_non_json_success_body_is_an_error(server):
             client.get("/x")
 
 
+def test_an_undecodable_body_is_an_api_error_not_a_crash(server):
+    server.script(Reply(200, raw=b"not gzip at all", headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}))
+    with make_client(server) as client:
+        with pytest.raises(CloudflareAPIError, match="^GET /x failed: DecodingError"):
+            client.get("/x")
+    assert len(server.requests) == 1
+
+
 def test_success_false_with_http_200_is_an_error(server):
     server.script(Reply(200, {"success": False, "errors": [{"code": 1001, "message": "odd"}], "result": None}))
     with make_client(server) as client:
