@@ -12,6 +12,7 @@
 # `status` prints the URL and exits 0 when it runs, exits 3 when it does not.
 set -euo pipefail
 
+CALLER_DIR="$PWD"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
@@ -36,8 +37,10 @@ while [ $# -gt 0 ]; do
         *) echo "emulator.sh: unknown argument $1" >&2; usage ;;
     esac
 done
-mkdir -p "$DATA_DIR"
-DATA_DIR="$(cd "$DATA_DIR" && pwd)"
+case "$DATA_DIR" in /*) ;; *) DATA_DIR="$CALLER_DIR/$DATA_DIR" ;; esac
+if [ "$command" = start ]; then
+    mkdir -p "$DATA_DIR"
+fi
 PID_FILE="$DATA_DIR/emulator.pid"
 LOG_FILE="$DATA_DIR/emulator.log"
 URL_FILE="$DATA_DIR/emulator.url"

@@ -54,15 +54,29 @@ mkdir -p "$RUN_DIR"
 EMULATORS="$RUN_DIR/emulators"
 : >"$EMULATORS"
 
-stop_emulators() {
+STAGE_PID=""
+
+# Signal a process and all its descendants (by pid), children first.
+kill_tree() {
+    local pid="$1" child
+    for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+        kill_tree "$child"
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+}
+
+cleanup() {
     local dir
+    if [ -n "$STAGE_PID" ]; then
+        kill_tree "$STAGE_PID"
+    fi
     while IFS= read -r dir; do
         [ -n "$dir" ] && bash "$REPO/scripts/emulator.sh" stop --data-dir "$dir" >/dev/null 2>&1 || true
     done <"$EMULATORS"
 }
-trap stop_emulators EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap cleanup EXIT
+trap 'echo "test.sh: interrupted" >&2; exit 130' INT
+trap 'echo "test.sh: terminated" >&2; exit 143' TERM
 
 # Start an emulator on a free port with its own data dir; print its API base URL.
 start_emulator() {
@@ -132,7 +146,10 @@ EOF
 
 stage_molecule() {
     # molecule 26 finds scenarios under extensions/molecule when run from the collection root
-    # (galaxy.yml in the working directory). The scenario starts and stops its own emulator.
+    # (galaxy.yml in the working directory). The scenario starts and stops its own emulator; its
+    # data dir is registered here too, so it is stopped even if Molecule is interrupted.
+    export CFOPS_MOLECULE_EMULATOR_DIR="$RUN_DIR/emulator-molecule"
+    echo "$CFOPS_MOLECULE_EMULATOR_DIR" >>"$EMULATORS"
     molecule test -s default
 }
 
@@ -148,10 +165,12 @@ for stage in "${stages[@]}"; do
     echo
     echo "=== stage $stage"
     start=$SECONDS
-    set +e
-    (set -euo pipefail; "stage_$stage")
-    rc=$?
-    set -e
+    # In the background and waited for, so that INT/TERM reach the traps at once.
+    (set -euo pipefail; "stage_$stage") &
+    STAGE_PID=$!
+    rc=0
+    wait "$STAGE_PID" || rc=$?
+    STAGE_PID=""
     elapsed=$((SECONDS - start))
     if [ "$rc" -eq 0 ]; then
         verdict="passed"
