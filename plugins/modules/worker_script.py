@@ -169,7 +169,7 @@ script:
       returned: success
       sample: books-api-prod
     etag:
-      description: The script's etag; C(null) when it would be uploaded in check mode.
+      description: The script's etag (its current one in check mode); C(null) when the script does not exist yet.
       type: str
       returned: success
       sample: 13a3240e8fb414561b0366813b0b8f42b3e6cfa0d9e70e99835dae83d0d8a794
@@ -309,14 +309,16 @@ class WorkerScriptModule(CloudflareModule):
             }
         plan = plan_script(current, desired, params["update_secrets"], params["keep_secrets"])
 
-        meta = {}
         if plan["changed"]:
             self.mark_changed()
-            if not self.check_mode:
-                metadata = upload_metadata(desired, plan["upload_bindings"], params["keep_secrets"])
-                meta = self.client.put(scripts_path(self.account_id, params["name"]), files=upload_files(metadata, modules)) or {}
-        else:
+        if plan["changed"] and not self.check_mode:
+            metadata = upload_metadata(desired, plan["upload_bindings"], params["keep_secrets"])
+            meta = self.client.put(scripts_path(self.account_id, params["name"]), files=upload_files(metadata, modules)) or {}
+        elif current is not None:
+            # The script's etag says it exists (roles rely on it, in check mode too); settings lack it.
             meta = self.read_script_meta()
+        else:
+            meta = {}
 
         self.set_diff(plan["before"] or {}, plan["after"])
         self.result["differences"] = plan["differences"]

@@ -82,6 +82,19 @@ def test_check_mode_after_a_deploy_reports_no_change(fresh):
     assert fresh.calls()["writes"] == 0
 
 
+def test_check_mode_with_a_code_change_previews_the_upload_and_the_secrets(fresh, tmp_path):
+    assert run_playbook(fresh).rc == 0
+    main = tmp_path / "index.js"
+    main.write_text('export default { fetch() { return new Response("v2"); } };\n')
+    fresh.reset_calls()
+    run = run_playbook(fresh, "--check", "-e", "worker_main_module=%s" % main, "-e", '{"worker_additional_modules": []}',
+                       "-e", "worker_update_secrets=always")
+    assert run.rc == 0, run.output
+    assert run.changed == 2, run.recap  # the upload and the secret rotation, both only previewed
+    assert "TASK [cfops.cloudflare.worker : Set the Worker's secrets]" in run.stdout
+    assert fresh.calls()["writes"] == 0
+
+
 def test_a_code_change_uploads_once_then_settles(fresh, tmp_path):
     assert run_playbook(fresh).rc == 0
     main = tmp_path / "index.js"
