@@ -82,13 +82,17 @@ def test_check_mode_after_a_deploy_reports_no_change(fresh):
     assert fresh.calls()["writes"] == 0
 
 
-def test_check_mode_with_a_code_change_previews_the_upload_and_the_secrets(fresh, tmp_path):
-    assert run_playbook(fresh).rc == 0
+def replaced_code_args(tmp_path):
+    """Extra vars that deploy a one-module v2 of the Worker instead of the example's code."""
     main = tmp_path / "index.js"
     main.write_text('export default { fetch() { return new Response("v2"); } };\n')
+    return ["-e", "worker_main_module=%s" % main, "-e", '{"worker_additional_modules": []}']
+
+
+def test_check_mode_with_a_code_change_previews_the_upload_and_the_secrets(fresh, tmp_path):
+    assert run_playbook(fresh).rc == 0
     fresh.reset_calls()
-    run = run_playbook(fresh, "--check", "-e", "worker_main_module=%s" % main, "-e", '{"worker_additional_modules": []}',
-                       "-e", "worker_update_secrets=always")
+    run = run_playbook(fresh, "--check", *replaced_code_args(tmp_path), "-e", "worker_update_secrets=always")
     assert run.rc == 0, run.output
     assert run.changed == 2, run.recap  # the upload and the secret rotation, both only previewed
     assert "TASK [cfops.cloudflare.worker : Set the Worker's secrets]" in run.stdout
@@ -97,16 +101,15 @@ def test_check_mode_with_a_code_change_previews_the_upload_and_the_secrets(fresh
 
 def test_a_code_change_uploads_once_then_settles(fresh, tmp_path):
     assert run_playbook(fresh).rc == 0
-    main = tmp_path / "index.js"
-    main.write_text('export default { fetch() { return new Response("v2"); } };\n')
+    code_args = replaced_code_args(tmp_path)
     fresh.reset_calls()
-    changed = run_playbook(fresh, "-e", "worker_main_module=%s" % main, "-e", '{"worker_additional_modules": []}', "--diff")
+    changed = run_playbook(fresh, *code_args, "--diff")
     assert changed.rc == 0, changed.output
     assert changed.changed == 1, changed.recap
     uploads = [c for c in fresh.calls()["calls"] if c["method"] == "PUT" and c["route"].endswith("/workers/scripts/{script_name}")]
     assert [u["count"] for u in uploads] == [1]
     fresh.reset_calls()
-    settled = run_playbook(fresh, "-e", "worker_main_module=%s" % main, "-e", '{"worker_additional_modules": []}')
+    settled = run_playbook(fresh, *code_args)
     assert settled.changed == 0 and fresh.calls()["writes"] == 0
     # The secret set earlier survived the code upload.
     assert [s["name"] for s in api(fresh, "/accounts/{account}/workers/scripts/%s/secrets" % WORKER)] == ["API_KEY"]
