@@ -8,3 +8,4 @@ DEFAULT_PORT = 8791
 DEFAULT_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
 DEFAULT_ACCOUNT_NAME = "cfops local account"
 DEFAULT_TOKEN = "cfops-local-emulator-token"  # a well-known local value, not a secret
+DEFAULT_ZONE = "example.com"  # seeded at every start so zone-scoped features work out of the box

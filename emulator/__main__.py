@@ -4,7 +4,7 @@ import signal
 import sys
 import threading
 
-from emulator import DEFAULT_ACCOUNT_ID, DEFAULT_ACCOUNT_NAME, DEFAULT_PORT, DEFAULT_TOKEN
+from emulator import DEFAULT_ACCOUNT_ID, DEFAULT_ACCOUNT_NAME, DEFAULT_PORT, DEFAULT_TOKEN, DEFAULT_ZONE
 from emulator.server import API_PREFIX, EmulatorServer, build_state
 
 
@@ -15,13 +15,16 @@ def parse_args(argv):
     parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID, help="account ensured at start (default %(default)s)")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="API token ensured at start, valid for every account")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument("--zone", action="append", dest="zones", metavar="NAME",
+                        help="zone ensured in the account at start; repeatable (default: %s)" % DEFAULT_ZONE)
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request to stderr")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    state = build_state(args.data_dir, args.account_id, args.token, DEFAULT_ACCOUNT_NAME, log_requests=not args.quiet)
+    state = build_state(args.data_dir, args.account_id, args.token, DEFAULT_ACCOUNT_NAME, log_requests=not args.quiet,
+                        zones=args.zones or [DEFAULT_ZONE])
     server = EmulatorServer((args.host, args.port), state)
     stopping = threading.Event()
 

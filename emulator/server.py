@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from emulator import admin, api
+from emulator.api.zones import ensure_zone
 from emulator.auth import authenticate
 from emulator.calls import CallCounter
 from emulator.envelope import ApiError
@@ -41,10 +42,12 @@ class EmulatorState:
     log_requests: bool = True
 
 
-def build_state(data_dir, account_id, token, account_name, log_requests=True):
+def build_state(data_dir, account_id, token, account_name, log_requests=True, zones=()):
     store = Store(data_dir, api.schemas(), api.resource_tables())
     store.ensure_account(account_id, account_name)
     store.ensure_token(token, None)
+    for zone_name in zones:
+        ensure_zone(store, account_id, zone_name)
     return EmulatorState(store, Router(api.routes()), CallCounter(), FaultRegistry(), log_requests)
 
 

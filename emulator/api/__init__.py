@@ -1,8 +1,15 @@
 """Cloudflare API product areas.  Each module brings ROUTES, its SQLite SCHEMA and the RESOURCE_TABLES
 that ``POST /__emulator/state/reset`` empties.  A new area is one module added to AREAS."""
-from emulator.api import accounts, kv, worker_secrets, workers
+from emulator.api import accounts, kv, worker_secrets, workers, zones
 
-AREAS = (accounts, kv, workers, worker_secrets)
+# One line per area; keep the order (zones before the areas whose tables refer to zones).
+AREAS = (
+    accounts,
+    zones,
+    kv,
+    workers,
+    worker_secrets,
+)
 
 
 def routes():
