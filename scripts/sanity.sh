@@ -54,10 +54,11 @@ fi
 bash scripts/bootstrap.sh >/dev/null
 export PATH="$REPO/.venv/bin:$PATH"
 
-dest="$(prepare_copy "$REPO/.tmp/sanity")"
+dest="$(prepare_copy "$REPO/.tmp/sanity.$$")"
+trap 'rm -rf "$REPO/.tmp/sanity.$$"' EXIT
 cd "$dest"
 echo "sanity: running ansible-test sanity in $dest"
 # Every test that applies runs. ansible-test bootstraps pip into its per-test virtual environments
 # with ~/.ansible/test/cache/get_pip_<ver>.py, which scripts/bootstrap.sh installs (offline stand-in);
 # the test requirements themselves come from the package index.
-exec ansible-test sanity --python 3.11 --color no "$@"
+ansible-test sanity --python 3.11 --color no "$@"
