@@ -1,6 +1,7 @@
 """The collection's metadata cannot drift from its content.
 
 - ``meta/runtime.yml``'s action group ``cloudflare`` lists exactly the modules in ``plugins/modules``
+  that call the Cloudflare API (all but ``LOCAL_MODULES``)
   (a hand-kept list gets typos and forgets new modules; ``module_defaults`` would then silently not
   apply), and every module documents that membership.
 - Every module documents the shared connection options (doc fragment ``cfops.cloudflare.api``).
@@ -27,6 +28,9 @@ DOC_FRAGMENTS = REPO / "plugins" / "doc_fragments"
 NAMESPACE, NAME = "cfops", "cloudflare"
 ACTION_GROUP = "cloudflare"
 API_FRAGMENT = "cfops.cloudflare.api"
+# Modules that never call the Cloudflare API (they read local files or probe a URL): they take no
+# credentials, so they are outside the action group. Everything else must be in it.
+LOCAL_MODULES = {"backup_manifest", "backup_sets", "worker_health_probe", "wrangler_config"}
 
 # Top-level directories and files that exist only for development and testing.
 DEV_ONLY = {
@@ -53,6 +57,10 @@ def _yaml(path):
 
 def _module_names():
     return sorted(p.stem for p in MODULES.glob("*.py") if p.name != "__init__.py")
+
+
+def _api_module_names():
+    return [name for name in _module_names() if name not in LOCAL_MODULES]
 
 
 def _string_constants(path):
@@ -101,7 +109,7 @@ def test_action_group_lists_exactly_the_modules():
     assert isinstance(group, list), "meta/runtime.yml has no action_groups.%s list" % ACTION_GROUP
     # Short names only: a FQCN of another collection, or a duplicate, is a mistake here.
     assert len(group) == len(set(group)), "duplicates in action group %s: %s" % (ACTION_GROUP, group)
-    modules = set(_module_names())
+    modules = set(_api_module_names())
     missing = sorted(modules - set(group))
     unknown = sorted(set(group) - modules)
     assert not missing and not unknown, (
@@ -115,7 +123,7 @@ def test_requires_ansible():
     assert runtime.get("requires_ansible") == ">=2.16.0"
 
 
-@pytest.mark.parametrize("module", _module_names())
+@pytest.mark.parametrize("module", _api_module_names())
 def test_module_documents_the_shared_connection_options(module):
     fragments = _fragments(_documentation(module))
     assert API_FRAGMENT in fragments, (
@@ -124,7 +132,16 @@ def test_module_documents_the_shared_connection_options(module):
     )
 
 
-@pytest.mark.parametrize("module", _module_names())
+@pytest.mark.parametrize("module", sorted(LOCAL_MODULES & set(_module_names())))
+def test_local_module_takes_no_credentials(module):
+    doc = _documentation(module)
+    assert API_FRAGMENT not in _fragments(doc) and "api_token" not in (doc.get("options") or {}), (
+        "plugins/modules/%s.py is listed as local (no Cloudflare API) but takes API credentials; "
+        "remove it from LOCAL_MODULES and add it to the action group" % module
+    )
+
+
+@pytest.mark.parametrize("module", _api_module_names())
 def test_module_documents_its_action_group_membership(module):
     doc = _documentation(module)
     sources = [doc] + [d for d in map(_fragment_documentation, _fragments(doc)) if d]
