@@ -47,6 +47,7 @@ SHIPPED = {
     "README.md", "galaxy.yml", "requirements.txt", "meta", "plugins", "roles", "playbooks",
     "docs", "examples", "changelogs", "tests", "extensions", "LICENSE", "COPYING", "CHANGELOG.md",
     "CHANGELOG.rst", "ansible.cfg", ".ansible-lint", ".yamllint",
+    "execution-environment.yml", "collections",
 }
 
 

@@ -11,4 +11,4 @@
 from __future__ import annotations
 
 # Keep in step with galaxy.yml (the release process bumps both).
-COLLECTION_VERSION = "1.0.0"
+COLLECTION_VERSION = "1.1.0"
