@@ -16,8 +16,14 @@ def parse_args(argv):
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="API token ensured at start, valid for every account")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     parser.add_argument("--zone", action="append", dest="zones", metavar="NAME",
-                        help="zone ensured in the account at start; repeatable (default: %s)" % DEFAULT_ZONE)
+                        help="zone ensured in the account at start, NAME or NAME:PLAN (free, pro, business, "
+                             "enterprise); repeatable (default: %s on the free plan)" % DEFAULT_ZONE)
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request to stderr")
+    parser.add_argument("--edge-port", type=int, default=None, metavar="P",
+                        help="also run the deployed Workers in workerd on 127.0.0.1:P (0 picks a free port; "
+                             "default: no edge). Needs node and emulator/runtime/node_modules (scripts/bootstrap.sh)")
+    parser.add_argument("--edge-timeout", type=float, default=60, metavar="S",
+                        help="seconds the edge runtime may take to start (default %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -37,9 +43,24 @@ def main(argv=None):
     serving.start()
     host = "127.0.0.1" if args.host in ("", "0.0.0.0", "::") else args.host
     port = server.server_address[1]
+    edge = None
+    if args.edge_port is not None:
+        from emulator.runtime import EdgeError, EdgeRuntime  # noqa: PLC0415 - API-only runs never load the runtime
+        try:
+            edge = EdgeRuntime(state.store, port, args.edge_port, args.data_dir, args.edge_timeout).start()
+        except EdgeError as exc:
+            print("cfops emulator: %s" % exc, file=sys.stderr, flush=True)
+            server.shutdown()
+            server.server_close()
+            return 1
+        state.edge = edge  # for /__emulator/edge (emulator/bindings.py)
     print("cfops emulator ready: http://%s:%d%s" % (host, port, API_PREFIX), flush=True)
+    if edge is not None:
+        print("cfops emulator edge: %s" % edge.url, flush=True)
     while not stopping.wait(0.5):
         pass
+    if edge is not None:
+        edge.stop()
     server.shutdown()
     server.server_close()
     state.store.close()

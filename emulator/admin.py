@@ -1,8 +1,10 @@
 """The admin API under /__emulator/ (JSON in, JSON out, no auth, not counted)."""
 import json
 
+from emulator import hooks
 from emulator.envelope import json_response
 from emulator.faults import FaultSpecError
+from emulator.s3_auth import credentials as r2_credentials
 from emulator.store import new_id
 
 PREFIX = "/__emulator"
@@ -76,8 +78,14 @@ def add_token(state, body):
     return {"id": row["id"], "account_id": row["account_id"]}
 
 
+def r2_keys(state, body):
+    """The S3 key pair of every token (R2's derivation: token id, sha256 of the token)."""
+    return {"credentials": r2_credentials(state.store)}
+
+
 def reset_state(state, body):
     state.store.reset_resources()
+    hooks.publish("deployments")  # the edge runtime stops serving the deleted scripts
     return {"ok": True}
 
 
@@ -91,6 +99,7 @@ ROUTES = {
     ("POST", "/accounts"): add_account,
     ("POST", "/tokens"): add_token,
     ("POST", "/state/reset"): reset_state,
+    ("GET", "/r2/credentials"): r2_keys,
 }
 
 

@@ -11,8 +11,9 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from emulator import admin, api
-from emulator.api.zones import ensure_zone
+from emulator import admin, api, bindings, s3
+from emulator.api import d1
+from emulator.api.zones import ensure_zone, parse_zone_spec
 from emulator.auth import authenticate
 from emulator.calls import CallCounter
 from emulator.envelope import ApiError
@@ -46,8 +47,8 @@ def build_state(data_dir, account_id, token, account_name, log_requests=True, zo
     store = Store(data_dir, api.schemas(), api.resource_tables())
     store.ensure_account(account_id, account_name)
     store.ensure_token(token, None)
-    for zone_name in zones:
-        ensure_zone(store, account_id, zone_name)
+    for spec in zones:
+        ensure_zone(store, account_id, *parse_zone_spec(spec))
     return EmulatorState(store, Router(api.routes()), CallCounter(), FaultRegistry(), log_requests)
 
 
@@ -92,6 +93,9 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self):
         started = time.monotonic()
+        if s3.owns(self.path):  # R2's S3 API streams its bodies itself
+            self._log(s3.handle(self, self.state), started)
+            return
         try:
             body = self._read_body()
         except _BodyTooLarge:
@@ -106,6 +110,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         path = split.path
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             response = self._api(path[len(API_PREFIX):] or "/", parse_qs(split.query, keep_blank_values=True), body)
+        elif path.startswith(d1.EXPORTS_PREFIX):  # D1 export downloads (signed URLs, outside the API)
+            response = d1.serve_export(self.state.store, path, parse_qs(split.query))
+        elif bindings.handles(path):  # the edge runtime's binding calls: not counted, no faults
+            response = bindings.handle(self.state, self.command, path, split.query, self.headers, body)
         elif path == admin.PREFIX or path.startswith(admin.PREFIX + "/"):
             response = admin.handle(self.state, self.command, path[len(admin.PREFIX):] or "/", body)
         else:

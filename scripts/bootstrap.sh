@@ -10,6 +10,10 @@
 #   4. the offline pip stand-in for ansible-test (scripts/get_pip_offline.py) at
 #      ~/.ansible/test/cache/get_pip_<version>.py, for the pip version ansible-test asks for:
 #      ansible-test would otherwise download get-pip.py from a host this project cannot reach.
+#   5. emulator/runtime/node_modules (miniflare + workerd for the emulator's edge, --edge-port):
+#      npm ci --no-audit --no-fund when it is missing or package-lock.json changed (npm runs no
+#      install scripts; workerd's binary ships inside its npm package). Skipped with a warning
+#      when node/npm are not installed: only the edge needs them.
 #
 # Environment: PYTHON=/path/to/python3.11 picks the interpreter for the venv.
 set -euo pipefail
@@ -88,5 +92,21 @@ for version in $pip_versions; do
         cp scripts/get_pip_offline.py "$target"
     fi
 done
+
+# 5. the edge runtime's npm packages (stamp: the lockfile's sha256)
+RUNTIME="$REPO/emulator/runtime"
+NPM_STAMP="$RUNTIME/node_modules/.cfops-lock.sha256"
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    want_npm="$(sha256sum "$RUNTIME/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$NPM_STAMP" 2>/dev/null || true)" != "$want_npm" ]; then
+        log "installing emulator/runtime/node_modules (npm ci)"
+        (cd "$RUNTIME" && npm ci --no-audit --no-fund --loglevel=error)
+        echo "$want_npm" >"$NPM_STAMP"
+    else
+        log "emulator/runtime/node_modules up to date"
+    fi
+else
+    log "WARNING: node/npm not found: the emulator's edge (--edge-port) will not start"
+fi
 
 log "ready: $VENV (ansible-core $("$VENV/bin/python" -c "import ansible.release; print(ansible.release.__version__)"))"

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 bash scripts/emulator.sh start
+# The release gates probe the Worker on the emulator's edge (workerd).
+CFOPS_EDGE_URL="$(bash scripts/emulator.sh edge-url)"
+export CFOPS_EDGE_URL
 
 ansible-playbook playbooks/deploy.yml -i inventories/local
 
@@ -30,6 +33,12 @@ print("  runtime   compatibility_date %s" % settings["compatibility_date"])
 for binding in sorted(settings["bindings"], key=lambda b: b["name"]):
     detail = binding.get("namespace_id") or binding.get("text") or "(value hidden)"
     print("  binding   %-12s %-14s %s" % (binding["name"], binding["type"], detail))
+edge = os.environ["CFOPS_EDGE_URL"]
+host = "%s.cfops-local.workers.dev" % script
+answer = httpx.get(edge + "/health", headers={"Host": host}, timeout=10)
+print("  edge      curl -H 'Host: %s' %s/health" % (host, edge))
+print("            -> %d %s (served by version %s)" % (answer.status_code, answer.text.strip()[:120],
+                                                      answer.headers.get("x-cfops-version-id")))
 print()
 print("Run ./scripts/demo.sh again: nothing changes. Stop the emulator with ./scripts/emulator.sh stop.")
 PY

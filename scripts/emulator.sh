@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Run the local Cloudflare emulator (python -m emulator) in the background.
 #
-#   scripts/emulator.sh start  [--port P] [--data-dir D] [--account-id ID] [--token T] [--host H]
-#   scripts/emulator.sh stop   [--data-dir D]
-#   scripts/emulator.sh status [--data-dir D]
+#   scripts/emulator.sh start    [--port P] [--edge-port E | --no-edge] [--data-dir D] [--account-id ID] [--token T] [--host H]
+#   scripts/emulator.sh stop     [--data-dir D]
+#   scripts/emulator.sh status   [--data-dir D]
+#   scripts/emulator.sh edge-url [--data-dir D]
 #
-# Defaults: port 8791, data dir .emulator-data/ (state.sqlite3, emulator.pid, emulator.log,
-# emulator.url). `start` waits for the emulator's ready line and prints the API base URL
-# (http://127.0.0.1:PORT/client/v4) on stdout; it is a no-op that prints the URL when the emulator
-# of that data dir already runs. --port 0 picks a free port. `stop` sends SIGTERM and waits.
-# `status` prints the URL and exits 0 when it runs, exits 3 when it does not.
+# Defaults: port 8791, edge port 8792 (0 with --port 0), data dir .emulator-data/ (state.sqlite3,
+# emulator.pid, emulator.log, emulator.url, emulator.edge-url). `start` waits for the emulator's
+# ready line and prints the API base URL (http://127.0.0.1:PORT/client/v4) on stdout and the edge
+# URL (deployed Workers, reached with a Host header) on stderr; it is a no-op that prints the URLs
+# when the emulator of that data dir already runs. --port 0 picks a free port. The edge needs
+# emulator/runtime/node_modules (scripts/bootstrap.sh); without it the emulator starts API-only.
+# `stop` sends SIGTERM and waits. `status` prints the URL and exits 0 when it runs, 3 when not.
+# `edge-url` prints the edge URL (exit 3 when the emulator or its edge does not run).
 set -euo pipefail
 
 CALLER_DIR="$PWD"
@@ -17,7 +21,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -26,11 +30,15 @@ command="${1:-}"
 shift
 
 PORT=8791
+EDGE_PORT=""
+EDGE=1
 DATA_DIR="$REPO/.emulator-data"
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --port) PORT="${2:?--port needs a value}"; shift 2 ;;
+        --edge-port) EDGE_PORT="${2:?--edge-port needs a value}"; shift 2 ;;
+        --no-edge) EDGE=0; shift ;;
         --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; shift 2 ;;
         --account-id|--token|--host) EXTRA+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
         -h|--help) usage ;;
@@ -44,6 +52,10 @@ fi
 PID_FILE="$DATA_DIR/emulator.pid"
 LOG_FILE="$DATA_DIR/emulator.log"
 URL_FILE="$DATA_DIR/emulator.url"
+EDGE_URL_FILE="$DATA_DIR/emulator.edge-url"
+if [ -z "$EDGE_PORT" ]; then
+    if [ "$PORT" = 0 ]; then EDGE_PORT=0; else EDGE_PORT=8792; fi
+fi
 READY_TIMEOUT="${EMULATOR_READY_TIMEOUT:-60}"
 STOP_TIMEOUT="${EMULATOR_STOP_TIMEOUT:-15}"
 
@@ -73,12 +85,20 @@ start() {
     if pid="$(running_pid)"; then
         url="$(cat "$URL_FILE")"
         say "already running (pid $pid, data dir $DATA_DIR)"
+        [ -s "$EDGE_URL_FILE" ] && say "edge: $(cat "$EDGE_URL_FILE")"
         printf '%s\n' "$url"
         return 0
     fi
-    rm -f "$PID_FILE" "$URL_FILE"
+    rm -f "$PID_FILE" "$URL_FILE" "$EDGE_URL_FILE"
     python="$(python_bin)"
     : >"$LOG_FILE"
+    if [ "$EDGE" = 1 ] && [ ! -f "$REPO/emulator/runtime/node_modules/miniflare/package.json" ]; then
+        say "WARNING: emulator/runtime/node_modules is missing (run scripts/bootstrap.sh): starting without the edge"
+        EDGE=0
+    fi
+    if [ "$EDGE" = 1 ]; then
+        EXTRA+=(--edge-port "$EDGE_PORT")
+    fi
     # setsid: the emulator outlives this script and is not hit by the caller's Ctrl-C.
     PYTHONUNBUFFERED=1 setsid "$python" -m emulator --port "$PORT" --data-dir "$DATA_DIR" \
         ${EXTRA[@]+"${EXTRA[@]}"} </dev/null >>"$LOG_FILE" 2>&1 &
@@ -88,6 +108,16 @@ start() {
         url="$(sed -n 's/^cfops emulator ready: \(http[^ ]*\).*$/\1/p' "$LOG_FILE" | head -n 1)"
         if [ -n "$url" ]; then
             echo "$url" >"$URL_FILE"
+            # The edge line follows the ready line at once (both are printed once everything listens).
+            if [ "$EDGE" = 1 ]; then
+                local edge_url="" tries=0
+                while [ -z "$edge_url" ] && [ "$tries" -lt 50 ]; do
+                    edge_url="$(sed -n 's/^cfops emulator edge: \(http[^ ]*\).*$/\1/p' "$LOG_FILE" | head -n 1)"
+                    [ -n "$edge_url" ] || { sleep 0.1; tries=$((tries + 1)); }
+                done
+                echo "$edge_url" >"$EDGE_URL_FILE"
+                say "edge: $edge_url"
+            fi
             say "started (pid $pid, data dir $DATA_DIR, log $LOG_FILE)"
             printf '%s\n' "$url"
             return 0
@@ -114,7 +144,7 @@ stop() {
     local pid waited=0
     if ! pid="$(running_pid)"; then
         say "not running (data dir $DATA_DIR)"
-        rm -f "$PID_FILE" "$URL_FILE"
+        rm -f "$PID_FILE" "$URL_FILE" "$EDGE_URL_FILE"
         return 0
     fi
     kill -TERM "$pid"
@@ -127,7 +157,7 @@ stop() {
         sleep 0.1
         waited=$((waited + 1))
     done
-    rm -f "$PID_FILE" "$URL_FILE"
+    rm -f "$PID_FILE" "$URL_FILE" "$EDGE_URL_FILE"
     say "stopped (pid $pid)"
 }
 
@@ -135,6 +165,7 @@ status() {
     local pid
     if pid="$(running_pid)"; then
         say "running (pid $pid, data dir $DATA_DIR)"
+        [ -s "$EDGE_URL_FILE" ] && say "edge: $(cat "$EDGE_URL_FILE")"
         cat "$URL_FILE"
         return 0
     fi
@@ -142,7 +173,17 @@ status() {
     return 3
 }
 
+edge_url() {
+    if running_pid >/dev/null && [ -s "$EDGE_URL_FILE" ]; then
+        cat "$EDGE_URL_FILE"
+        return 0
+    fi
+    say "no edge runs (data dir $DATA_DIR)"
+    return 3
+}
+
 case "$command" in
+    edge-url) edge_url ;;
     start) start ;;
     stop) stop ;;
     status) status ;;

@@ -13,7 +13,7 @@
 #   emulator     pytest tests/emulator (the emulator against the OpenAPI schema and the official SDK)
 #   e2e          pytest tests/e2e (real ansible-playbook runs against the emulator)
 #   integration  ansible-test integration, every target, against an emulator started for it
-#   molecule     molecule test -s default (extensions/molecule/default), from the repository root
+#   molecule     molecule test -s <each scenario of extensions/molecule>, from the repository root
 #
 # scripts/bootstrap.sh runs first (creates/updates .venv). Every emulator this script starts is
 # stopped when it exits, whatever happens.
@@ -150,11 +150,20 @@ EOF
 
 stage_molecule() {
     # molecule 26 finds scenarios under extensions/molecule when run from the collection root
-    # (galaxy.yml in the working directory). The scenario starts and stops its own emulator; its
-    # data dir is registered here too, so it is stopped even if Molecule is interrupted.
-    export CFOPS_MOLECULE_EMULATOR_DIR="$RUN_DIR/emulator-molecule"
-    echo "$CFOPS_MOLECULE_EMULATOR_DIR" >>"$EMULATORS"
-    molecule test -s default
+    # (galaxy.yml in the working directory). Every scenario runs, each with its own emulator (which it
+    # starts and stops); the data dirs are registered here too, so they are stopped even if Molecule is
+    # interrupted. The stage fails when any scenario failed.
+    local dir scenario rc=0 failed_scenarios=()
+    for dir in extensions/molecule/*/; do
+        [ -f "$dir/molecule.yml" ] || continue
+        scenario="$(basename "$dir")"
+        export CFOPS_MOLECULE_EMULATOR_DIR="$RUN_DIR/emulator-molecule-$scenario"
+        echo "$CFOPS_MOLECULE_EMULATOR_DIR" >>"$EMULATORS"
+        echo "--- molecule test -s $scenario"
+        molecule test -s "$scenario" || { rc=1; failed_scenarios+=("$scenario"); }
+    done
+    [ "$rc" -eq 0 ] || echo "test.sh: molecule scenario(s) failed: ${failed_scenarios[*]}" >&2
+    return "$rc"
 }
 
 bash scripts/bootstrap.sh

@@ -35,7 +35,7 @@ LOCAL_MODULES = {"backup_manifest", "backup_sets", "worker_health_probe", "wrang
 # Top-level directories and files that exist only for development and testing.
 DEV_ONLY = {
     ".venv", ".collections", ".emulator-data", ".tmp", ".ansible", ".ci", ".pytest_cache",
-    "node_modules", "emulator", "benchmarks", "scripts", "inventories",
+    "node_modules", ".backups", ".cfops", "emulator", "benchmarks", "scripts", "inventories",
     "constraints.txt", "requirements-dev.txt", "pytest.ini",
 }
 # Development-only parts below a shipped top-level directory.

@@ -1,4 +1,6 @@
 """Worker secrets: secret_text bindings of a script, written one by one or in bulk, never read back."""
+from emulator import hooks
+from emulator.api import worker_versions as versions
 from emulator.api import workers_model as model
 from emulator.envelope import ApiError, ok
 from emulator.routing import Route
@@ -33,6 +35,12 @@ def _put(script, binding):
     script.bindings.append(binding)
 
 
+def _save(db, script):
+    """A secret change is a new version of the latest one, deployed at once (Cloudflare's 10215 otherwise)."""
+    model.save_script(db, script)
+    versions.version_and_deploy(db, script, model.load_modules(db, script), "secret")
+
+
 def _secret_not_found(name):
     return ApiError(404, model.SECRET_NOT_FOUND, "Secret '%s' not found" % name)
 
@@ -46,8 +54,10 @@ def put_secret(req):
     binding = _secret_binding(req.json_object(model.UNPARSEABLE_BODY))
     with req.store.write() as db:
         script = model.load_script(db, req.account_id, req.params["script_name"])
+        versions.require_latest_deployed(db, script)
         _put(script, binding)
-        model.save_script(db, script)
+        _save(db, script)
+    hooks.publish("deployments")
     return ok(model.public_binding(binding))
 
 
@@ -68,8 +78,10 @@ def delete_secret(req):
         kept = [b for b in script.bindings if not (b["name"] == name and b["type"] in model.SECRET_TYPES)]
         if len(kept) == len(script.bindings):
             raise _secret_not_found(name)
+        versions.require_latest_deployed(db, script)
         script.bindings = kept
-        model.save_script(db, script)
+        _save(db, script)
+    hooks.publish("deployments")
     return ok(None)
 
 
@@ -82,12 +94,14 @@ def bulk_update_secrets(req):
     updates = {name: None if value is None else _secret_binding(value, name) for name, value in secrets.items()}
     with req.store.write() as db:
         script = model.load_script(db, req.account_id, req.params["script_name"])
+        versions.require_latest_deployed(db, script)
         for name, binding in updates.items():
             if binding is None:
                 script.bindings = [b for b in script.bindings if not (b["name"] == name and b["type"] in model.SECRET_TYPES)]
             else:
                 _put(script, binding)
-        model.save_script(db, script)
+        _save(db, script)
+    hooks.publish("deployments")
     return ok({secret["name"]: secret for secret in model.secrets_of(script)})
 
 

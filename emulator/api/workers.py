@@ -1,7 +1,8 @@
 """Workers scripts: upload, list, download, content, settings, script-settings, delete."""
 import json
 
-from emulator import multipart
+from emulator import hooks, multipart
+from emulator.api import worker_versions as versions
 from emulator.api import workers_model as model
 from emulator.envelope import ApiError, ok, raw
 from emulator.routing import Route
@@ -31,7 +32,7 @@ def _json_part(parts, name, required):
     return None
 
 
-def _upload_body(req):
+def upload_body(req):
     """``(metadata, modules)`` of an upload: multipart, or a raw service-worker script."""
     if req.media_type in model.SERVICE_WORKER_TYPES:
         return {"body_part": "worker.js"}, [model.Module("worker.js", req.media_type, req.body)]
@@ -45,25 +46,29 @@ def _upload_body(req):
 def upload_script(req):
     name = req.params["script_name"]
     model.check_script_name(name)
-    metadata, modules = _upload_body(req)
+    metadata, modules = upload_body(req)
     model.check_modules(modules)
     main_module, has_modules = model.entry_point(metadata, modules)
-    keep_types = metadata.get("keep_bindings") or []
-    if not isinstance(keep_types, list) or not all(isinstance(kind, str) for kind in keep_types):
-        raise model.invalid("keep_bindings must be an array of binding types")
+    keep_types = model.keep_binding_types(metadata)
     update = model.settings_update(metadata, model.VERSION_LEVEL + model.SCRIPT_LEVEL)
     with req.store.write() as db:
         previous = model.find_script(db, req.account_id, name)
         bindings = model.check_bindings(
             db, req.account_id, metadata.get("bindings"), previous=previous.bindings if previous else [],
             keep_types=keep_types, inherit_strict=req.arg("bindings_inherit") == "strict")
+        versions.check_binding_shapes(bindings)
         settings = dict(model.DEFAULT_SETTINGS)
         if previous:
-            settings.update({field: previous.settings[field] for field in model.SCRIPT_LEVEL})
+            settings.update({field: previous.settings[field] for field in model.SCRIPT_LEVEL + model.MIGRATION_STATE})
         settings.update(update)
         script = model.Script(account_id=req.account_id, name=name, main_module=main_module, has_modules=has_modules,
                               settings=settings, bindings=bindings, created_on=previous.created_on if previous else "")
+        if metadata.get("migrations"):
+            versions.apply_migrations(db, script, metadata["migrations"])
+        versions.check_binding_resources(db, script, bindings, versions.deleted_classes_of(metadata.get("migrations")))
         model.save_script(db, script, modules)
+        versions.version_and_deploy(db, script, modules, "upload")
+    hooks.publish("deployments")
     return ok(dict(model.script_view(script), startup_time_ms=0))
 
 
@@ -102,6 +107,8 @@ def put_content(req):
             metadata = {"main_module" if script.has_modules else "body_part": script.main_module}
         script.main_module, script.has_modules = model.entry_point(metadata, modules)
         model.save_script(db, script, modules)
+        versions.version_and_deploy(db, script, modules, "upload")
+    hooks.publish("deployments")
     return ok(model.script_view(script))
 
 
@@ -121,8 +128,14 @@ def patch_settings(req):
         if "bindings" in document:
             script.bindings = model.check_bindings(db, req.account_id, document["bindings"], previous=script.bindings,
                                                    keep_secret_text=True)
+            versions.check_binding_shapes(script.bindings)
+            versions.check_binding_resources(db, script, script.bindings)
         script.settings.update(update)
         model.save_script(db, script)
+        if "bindings" in document or set(update) & set(versions.VERSION_SETTINGS):
+            versions.version_and_deploy(db, script, model.load_modules(db, script), "settings")
+    if "bindings" in document or set(update) & set(versions.VERSION_SETTINGS):
+        hooks.publish("deployments")
     return ok(model.settings_view(script))
 
 
@@ -143,6 +156,8 @@ def patch_script_settings(req):
 def delete_script(req):
     with req.store.write() as db:
         model.delete_script(db, model.load_script(db, req.account_id, req.params["script_name"]))
+        versions.delete_history(db, req.account_id, req.params["script_name"])
+    hooks.publish("deployments")
     return ok(None)
 
 

@@ -68,7 +68,12 @@ DEFAULT_SETTINGS = {
     "tail_consumers": [],
     "observability": None,
     "usage_model": "bundled",
+    # Durable Objects (worker_versions applies migrations): the last applied tag and the live classes.
+    "migration_tag": None,
+    "durable_object_classes": {},
 }
+# Script state that only migrations change: carried across uploads, never set from metadata.
+MIGRATION_STATE = ("migration_tag", "durable_object_classes")
 
 
 @dataclasses.dataclass
@@ -151,7 +156,7 @@ def save_script(db, script, modules=None):
     now = now_iso()
     script.modified_on = now
     script.created_on = script.created_on or now
-    script.etag = _etag(script, modules)
+    script.etag = content_etag(script, modules)
     db.execute(
         "INSERT INTO worker_scripts (account_id, name, etag, created_on, modified_on, main_module, has_modules, settings, bindings) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(account_id, name) DO UPDATE SET etag = excluded.etag, "
@@ -166,7 +171,7 @@ def delete_script(db, script):
     db.execute("DELETE FROM worker_scripts WHERE account_id = ? AND name = ?", (script.account_id, script.name))
 
 
-def _etag(script, modules):
+def content_etag(script, modules):
     # Secret values stay out of the hash: only their names count.
     document = {
         "main_module": script.main_module,
@@ -234,6 +239,13 @@ def _compatibility_date(value):
     if date > datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=1):
         raise invalid("compatibility_date %r is in the future" % value)
     return value
+
+
+def keep_binding_types(metadata):
+    keep_types = metadata.get("keep_bindings") or []
+    if not isinstance(keep_types, list) or not all(isinstance(kind, str) for kind in keep_types):
+        raise invalid("keep_bindings must be an array of binding types")
+    return keep_types
 
 
 def settings_update(document, fields):
@@ -358,6 +370,8 @@ def script_view(script):
         view["placement_mode"] = settings["placement"]["mode"]
     if settings["observability"] is not None:
         view["observability"] = settings["observability"]
+    if settings["migration_tag"]:
+        view["migration_tag"] = settings["migration_tag"]
     return view
 
 

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS zones (
     name TEXT NOT NULL UNIQUE,
     type TEXT NOT NULL DEFAULT 'full',
     paused INTEGER NOT NULL DEFAULT 0,
+    plan TEXT NOT NULL DEFAULT 'free',  -- legacy plan id: free, pro, business, enterprise
     created_on TEXT NOT NULL,
     modified_on TEXT NOT NULL
 );
@@ -34,6 +35,21 @@ INVALID_BODY = 1004
 
 _NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 NAME_SERVERS = ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"]
+PLANS = {
+    "free": ("0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "Free Website", 0),
+    "pro": ("a577b510288e82b26c2f5ee1c2d2a5b5", "Pro Website", 20),
+    "business": ("bf7e4ecb4b0e42e3a9f1c6cd2a1c0b2e", "Business Website", 200),
+    "enterprise": ("94f3b7b768b0458b56d2cac4fe5ec0f9", "Enterprise Website", 0),
+}
+
+
+def parse_zone_spec(spec):
+    """``NAME`` or ``NAME:PLAN`` (``python -m emulator --zone example.com:pro``) -> (name, plan)."""
+    name, _sep, plan = spec.partition(":")
+    plan = (plan or "free").lower()
+    if plan not in PLANS:
+        raise ValueError("unknown plan %r in --zone %s (plans: %s)" % (plan, spec, ", ".join(PLANS)))
+    return name, plan
 
 
 def zone_id_for(account_id, name):
@@ -41,13 +57,14 @@ def zone_id_for(account_id, name):
     return hashlib.md5(("%s/%s" % (account_id, name)).encode("utf-8")).hexdigest()
 
 
-def ensure_zone(store, account_id, name):
-    """Create ``name`` in the account unless it exists (``python -m emulator --zone``)."""
+def ensure_zone(store, account_id, name, plan="free"):
+    """Create ``name`` in the account unless it exists, on ``plan`` (``python -m emulator --zone NAME[:PLAN]``)."""
     name = name.strip().lower().rstrip(".")
     with store.write() as db:
         now = now_iso()
-        db.execute("INSERT OR IGNORE INTO zones (id, account_id, name, created_on, modified_on) VALUES (?, ?, ?, ?, ?)",
-                   (zone_id_for(account_id, name), account_id, name, now, now))
+        db.execute("INSERT OR IGNORE INTO zones (id, account_id, name, plan, created_on, modified_on) VALUES (?, ?, ?, ?, ?, ?)",
+                   (zone_id_for(account_id, name), account_id, name, plan, now, now))
+        db.execute("UPDATE zones SET plan = ? WHERE name = ?", (plan, name))
         return dict(db.execute("SELECT * FROM zones WHERE name = ?", (name,)).fetchone())
 
 
@@ -70,10 +87,15 @@ def zone_view(row):
         "owner": {"id": None, "type": "user", "email": None},
         "account": {"id": row["account_id"], "name": ""},
         "permissions": ["#zone:read", "#zone:edit", "#dns_records:read", "#dns_records:edit"],
-        "plan": {"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website", "price": 0, "currency": "USD",
-                 "frequency": "", "is_subscribed": False, "can_subscribe": False, "legacy_id": "free",
-                 "legacy_discount": False, "externally_managed": False},
+        "plan": plan_view(row["plan"]),
     }
+
+
+def plan_view(plan):
+    plan_id, name, price = PLANS.get(plan, PLANS["free"])
+    return {"id": plan_id, "name": name, "price": price, "currency": "USD", "frequency": "monthly" if price else "",
+            "is_subscribed": plan != "free", "can_subscribe": plan != "enterprise", "legacy_id": plan,
+            "legacy_discount": False, "externally_managed": plan == "enterprise"}
 
 
 def zone_of(db, req):

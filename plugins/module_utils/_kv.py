@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import build_path
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
@@ -193,3 +194,169 @@ def chunk_bulk_write(items, max_items=BULK_WRITE_MAX_ITEMS, max_bytes=BULK_WRITE
 
 def chunks(sequence, size):
     return [sequence[start:start + size] for start in range(0, len(sequence), size)]
+
+
+# Files: bulk sources, export and import ------------------------------------------------------------------
+
+EXPORT_FORMAT_VERSION = 1
+FILE_CHUNK = 1024 * 1024
+
+
+def export_line(key, value_bytes, metadata, expiration):
+    """One line of the kv_export file (format version 1, see docs/data.md): canonical JSON and a newline.
+
+    Values that are valid UTF-8 are stored as text, others base64-encoded with ``base64: true``.
+    """
+    try:
+        value, is_base64 = value_bytes.decode("utf-8"), False
+    except UnicodeDecodeError:
+        value, is_base64 = base64.b64encode(value_bytes).decode("ascii"), True
+    record = {"key": key, "value": value, "base64": is_base64, "metadata": metadata or None, "expiration": expiration}
+    return (json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def parse_export_line(line, where):
+    """An entry (as ``normalise_entry`` takes it) from one line of a kv_export file."""
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise InvalidInputError("%s: not a JSON object: %s" % (where, exc)) from None
+    if not isinstance(record, dict) or "key" not in record or "value" not in record:
+        raise InvalidInputError("%s: each line must be an object with key and value" % where)
+    return {"key": record["key"], "value": record["value"], "base64": bool(record.get("base64")),
+            "metadata": record.get("metadata") or None, "expiration": record.get("expiration"),
+            "expiration_ttl": None}
+
+
+def iter_export_file(path):
+    """``(where, entry)`` for each non-empty line of a kv_export file, streaming."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                where = "%s line %d" % (path, number)
+                yield where, parse_export_line(line, where)
+
+
+def entries_from_directory(directory):
+    """Entries from a directory tree: each regular file is one key, named by its path relative to
+    ``directory`` with ``/`` separators; UTF-8 contents become text values, others base64."""
+    entries = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if not os.path.isfile(path):
+                continue
+            key = os.path.relpath(path, directory).replace(os.sep, "/")
+            with open(path, "rb") as handle:
+                data = handle.read()
+            try:
+                entries.append({"key": key, "value": data.decode("utf-8"), "base64": False})
+            except UnicodeDecodeError:
+                entries.append({"key": key, "value": base64.b64encode(data).decode("ascii"), "base64": True})
+    return entries
+
+
+def entries_from_file(path, load_yaml):
+    """Entries from a file: ``.jsonl`` (kv_export format), or JSON/YAML holding a list of entries or a
+    mapping of key to string value. ``load_yaml(text)`` parses YAML (JSON is YAML too)."""
+    if path.endswith(".jsonl"):
+        return [entry for _where, entry in iter_export_file(path)]
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        document = json.loads(text) if path.endswith(".json") else load_yaml(text)
+    except Exception as exc:
+        raise InvalidInputError("src %s could not be parsed: %s" % (path, exc)) from None
+    if isinstance(document, dict):
+        entries = []
+        for key, value in document.items():
+            if not isinstance(value, str):
+                raise InvalidInputError("src %s: the value of key %r must be a string (serialise structured data)" % (path, key))
+            entries.append({"key": str(key), "value": value})
+        return entries
+    if isinstance(document, list) and all(isinstance(item, dict) for item in document):
+        return document
+    raise InvalidInputError("src %s must hold a list of entries ({key, value, ...}) or a mapping of key to value" % path)
+
+
+def load_src(path, load_yaml):
+    if os.path.isdir(path):
+        return entries_from_directory(path)
+    if os.path.isfile(path):
+        return entries_from_file(path, load_yaml)
+    raise InvalidInputError("src %s is neither a file nor a directory" % path)
+
+
+def iter_key_pages(client, path, limit=KEYS_LIST_LIMIT, prefix=None):
+    """Pages (lists of ``{name, metadata?, expiration?}``) of a namespace's keys, one call each."""
+    cursor = None
+    while True:
+        params = {"limit": limit}
+        if prefix:
+            params["prefix"] = prefix
+        if cursor:
+            params["cursor"] = cursor
+        envelope = client.request("GET", path, params=params)
+        yield envelope.get("result") or []
+        next_cursor = (envelope.get("result_info") or {}).get("cursor")
+        if not next_cursor or next_cursor == cursor:
+            return
+        cursor = next_cursor
+
+
+def bulk_get(client, namespace_path, keys):
+    """``{key: {value_bytes, metadata, expiration}}`` for those of ``keys`` that exist.
+
+    ``POST .../bulk/get`` 100 keys per call with metadata. Text reads replace bytes that are not UTF-8
+    with U+FFFD, so such values are read again one by one as raw bytes.
+    """
+    found = {}
+    for batch in chunks(list(keys), BULK_GET_MAX_KEYS):
+        result = client.post(namespace_path + "/bulk/get", json={"keys": batch, "type": "text", "withMetadata": True},
+                             read_only=True) or {}
+        for key, item in (result.get("values") or {}).items():
+            if item is None:
+                continue
+            value = item.get("value") if isinstance(item, dict) else item
+            if value is None:
+                continue
+            if "\ufffd" in value:
+                value_bytes = client.get_raw(namespace_path + build_path("values", key)).content
+            else:
+                value_bytes = value.encode("utf-8")
+            found[key] = {"value_bytes": value_bytes, "metadata": item.get("metadata") if isinstance(item, dict) else None,
+                          "expiration": item.get("expiration") if isinstance(item, dict) else None}
+    return found
+
+
+def resolve_namespace_id(client, account_id, namespace_id, title):
+    """``namespace_id`` as given, or the id of the namespace titled ``title`` (one read per 100 namespaces)."""
+    if namespace_id:
+        return namespace_id
+    namespace = find_namespace_by_title(client.list_pages(namespaces_path(account_id), per_page=NAMESPACES_PER_PAGE), title)
+    if namespace is None:
+        raise InvalidInputError("no KV namespace titled %r in account %s (create it with cfops.cloudflare.kv_namespace)"
+                                % (title, account_id))
+    return namespace["id"]
+
+
+def write_plan(client, namespace_path, entries, existing_keys, counts):
+    """The bulk write items for those of ``entries`` that differ from what is stored; updates ``counts``
+    (``added``, ``changed``, ``unchanged``) and returns ``(items, added_keys, changed_keys)``."""
+    current = bulk_get(client, namespace_path, [entry["key"] for entry in entries if entry["key"] in existing_keys])
+    added, changed = plan_entries(entries, current)
+    counts["added"] += len(added)
+    counts["changed"] += len(changed)
+    counts["unchanged"] += len(entries) - len(added) - len(changed)
+    return ([bulk_write_item(entry) for entry in sorted(added + changed, key=lambda e: e["key"])],
+            [entry["key"] for entry in added], [entry["key"] for entry in changed])
+
+
+def list_all_keys(client, namespace_path):
+    """``{key: metadata}`` of every key of the namespace (names only: no values held)."""
+    keys = {}
+    for page in iter_key_pages(client, namespace_path + "/keys"):
+        for item in page:
+            keys[item["name"]] = item.get("metadata")
+    return keys

@@ -26,8 +26,13 @@ def zone_path(zone_id, *rest):
     return build_path("zones", zone_id, *rest)
 
 
+def _zone_view(zone):
+    """``{"id", "name", "plan"}``; ``plan`` is the plan's legacy id (free, pro, business, enterprise)."""
+    return {"id": zone["id"], "name": zone["name"], "plan": (zone.get("plan") or {}).get("legacy_id") or "free"}
+
+
 def resolve_zone(client, zone, account_id=None):
-    """``{"id", "name"}`` of ``zone`` (a zone name or a 32-hex zone id), in one read.
+    """``{"id", "name", "plan"}`` of ``zone`` (a zone name or a 32-hex zone id), in one read.
 
     A name that no zone of the token carries is bad input: the error names it before any write.
     """
@@ -35,7 +40,7 @@ def resolve_zone(client, zone, account_id=None):
         raise InvalidInputError("zone is required: a zone name such as example.com or its 32-character id")
     if is_zone_id(zone):
         found = client.get(zone_path(zone))
-        return {"id": found["id"], "name": found["name"]}
+        return _zone_view(found)
     name = zone.strip().lower().rstrip(".")
     params = {"name": name, "per_page": 50}
     if account_id:
@@ -43,6 +48,6 @@ def resolve_zone(client, zone, account_id=None):
     matches = client.get(build_path("zones"), params=params) or []
     for match in matches:
         if match.get("name") == name:
-            return {"id": match["id"], "name": match["name"]}
+            return _zone_view(match)
     raise InvalidInputError("zone %r was not found in the account the token can see; create it in Cloudflare first "
                             "or give its 32-character zone id" % name)

@@ -42,8 +42,8 @@ options:
   items:
     description:
       - What the set holds, one entry per backed-up object; written into the manifest as given.
-      - Each entry should name its O(items[].kind) (for example V(kv), V(d1), V(r2)), O(items[].name) and the
-        O(items[].files) (paths relative to O(path)) that hold it.
+      - Each entry should name its C(kind) (for example V(kv), V(d1), V(r2)), its C(name) and the C(files)
+        (paths relative to O(path)) that hold it; other keys are kept as given.
       - Required with O(state=present).
     type: list
     elements: dict

@@ -16,7 +16,7 @@ description:
   - Lists them newest first, and with O(state=pruned) deletes the complete sets older than O(retention_days).
     The newest O(keep_min) complete sets are never deleted, whatever their age, so a backup job that has been
     failing for a month does not leave you with nothing.
-  - Partial sets (no manifest) older than the retention are deleted too: they cannot be restored.
+  - Partial sets (no manifest) older than the retention are deleted too, since they cannot be restored.
   - It works on local files only and takes no Cloudflare credentials.
 author:
   - cfops platform team (@cfops)

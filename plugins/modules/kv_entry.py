@@ -11,16 +11,20 @@ module: kv_entry
 short_description: Manage Workers KV entries, one or many at a time
 description:
   - Writes or deletes key-value pairs in a Workers KV namespace, either one entry (O(key) and
-    O(value)) or many at once (O(entries) to write, O(keys) to delete).
+    O(value)) or many at once (O(entries) or O(src) to write, O(keys) to delete).
+  - With O(exclusive=true) the namespace ends up holding exactly the keys of O(entries) or O(src);
+    the other keys are deleted (in bulk calls of 10,000 keys).
   - Idempotent. Only the entries whose value or metadata differ are written, in bulk calls of up to
     10,000 entries and under 100 MB each; only keys that exist are deleted.
-  - Reads use as few calls as possible. One entry costs a value read and a metadata read. Many
-    entries cost a key listing (1,000 keys per call) and value reads of 100 keys per call.
+  - Reads use as few calls as possible. One entry costs a value read and a metadata read. N entries
+    cost a key listing (ceil(K/1000) calls for K keys in the namespace) and value reads of 100 keys per
+    call (C(POST .../bulk/get) with metadata) for the keys that exist; values that are not UTF-8 cost one
+    more read each. Comparing values read this way is cheaper than rewriting (KV has no value hashes).
   - Every entry is checked against Cloudflare's limits before any write (key up to 512 bytes,
     value up to 25 MiB, metadata up to 1,024 bytes serialised, O(expiration_ttl) at least 60);
     the error names the key.
-  - The diff lists the keys added, changed and removed with a SHA-256 digest of their values
-    (never the values) and their metadata.
+  - The diff lists the keys added, changed and removed with a SHA-256 digest of their values and
+    their metadata; with O(secret=false) it shows text values too.
 author:
   - cfops platform team (@cfops)
 extends_documentation_fragment:
@@ -98,6 +102,27 @@ options:
       - Several keys to delete at once (O(state=absent)).
     type: list
     elements: str
+  src:
+    description:
+      - A file or directory of entries to write at once (O(state=present)), on the host where the module runs.
+      - A C(.json), C(.yaml) or C(.yml) file holds either a list of entries (the fields of O(entries)) or a
+        mapping of key to string value.
+      - A C(.jsonl) file is a M(cfops.cloudflare.kv_export) file.
+      - A directory makes one entry per regular file, recursively; the key is the file's path relative to
+        O(src) with C(/) separators (C(src/config/flags.json) becomes key C(config/flags.json)). A file
+        whose contents are valid UTF-8 becomes a text value, any other a binary (base64) value.
+    type: path
+  exclusive:
+    description:
+      - With O(entries) or O(src), delete every other key of the namespace.
+    type: bool
+    default: false
+  secret:
+    description:
+      - The values are secret, so the diff shows only their SHA-256 digests. With V(false) the diff also
+        shows text values.
+    type: bool
+    default: true
   state:
     description:
       - V(present) writes O(key) or O(entries) where they differ.
@@ -132,6 +157,12 @@ EXAMPLES = r"""
       - key: book:2
         value: '{"title": "Emma"}'
         expiration_ttl: 86400
+
+- name: Load a directory of files, one key each, and delete every other key
+  cfops.cloudflare.kv_entry:
+    namespace: books-api-prod-config
+    src: "{{ playbook_dir }}/files/kv-config/"
+    exclusive: true
 
 - name: Delete entries
   cfops.cloudflare.kv_entry:
@@ -184,23 +215,24 @@ api_calls:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.yaml import yaml_load
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import (
     BULK_DELETE_MAX_KEYS,
-    BULK_GET_MAX_KEYS,
     KEY_NOT_FOUND_CODE,
     KEYS_LIST_LIMIT,
-    NAMESPACES_PER_PAGE,
+    bulk_get,
     bulk_write_item,
     chunk_bulk_write,
     chunks,
     digest_view,
-    find_namespace_by_title,
+    load_src,
     namespaces_path,
     normalise_entries,
     plan_entries,
+    resolve_namespace_id,
     validate_key,
 )
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
@@ -219,11 +251,20 @@ class KVEntryModule(CloudflareModule):
                 raise InvalidInputError("keys lists keys to delete (state=absent); to write several entries use entries")
             if params["key"] is not None and params["value"] is None:
                 raise InvalidInputError("value is required with key when state is present")
-            items = params["entries"] if params["entries"] is not None else [{o: params[o] for o in ENTRY_OPTIONS}]
-            self.entries = normalise_entries(items, time.time, option="entries" if params["entries"] is not None else "key")
+            if params["exclusive"] and params["key"] is not None:
+                raise InvalidInputError("exclusive needs the whole set of entries: use entries or src, not key")
+            if params["src"] is not None:
+                items, option = load_src(params["src"], yaml_load), "src"
+            elif params["entries"] is not None:
+                items, option = params["entries"], "entries"
+            else:
+                items, option = [{o: params[o] for o in ENTRY_OPTIONS}], "key"
+            self.entries = normalise_entries(items, time.time, option=option)
         else:
-            if params["entries"] is not None:
-                raise InvalidInputError("entries lists entries to write (state=present); to delete several keys use keys")
+            if params["entries"] is not None or params["src"] is not None:
+                raise InvalidInputError("entries and src list entries to write (state=present); to delete several keys use keys")
+            if params["exclusive"]:
+                raise InvalidInputError("exclusive applies to state=present with entries or src")
             self.delete_keys = [params["key"]] if params["key"] is not None else params["keys"]
             for index, key in enumerate(self.delete_keys):
                 validate_key(key, "key" if params["key"] is not None else "keys[%d]" % index)
@@ -232,14 +273,7 @@ class KVEntryModule(CloudflareModule):
         super().execute()
 
     def resolve_namespace(self):
-        if self.params["namespace_id"]:
-            return self.params["namespace_id"]
-        namespaces = self.client.list_pages(namespaces_path(self.account_id), per_page=NAMESPACES_PER_PAGE)
-        namespace = find_namespace_by_title(namespaces, self.params["namespace"])
-        if namespace is None:
-            raise InvalidInputError("no KV namespace titled %r in account %s (create it with cfops.cloudflare.kv_namespace)"
-                                    % (self.params["namespace"], self.account_id))
-        return namespace["id"]
+        return resolve_namespace_id(self.client, self.account_id, self.params["namespace_id"], self.params["namespace"])
 
     def path(self, *rest):
         return namespaces_path(self.account_id, self.namespace_id, *rest)
@@ -269,43 +303,40 @@ class KVEntryModule(CloudflareModule):
             raise
         return {item["name"]: item.get("metadata") for item in listed}
 
-    def read_entries(self, keys, base64_keys):
-        """``{key: {value_bytes, metadata}}`` for those of ``keys`` that exist."""
-        existing = self.list_keys()
-        text_keys = [key for key in keys if key in existing and key not in base64_keys]
-        current = {}
-        for batch in chunks(text_keys, BULK_GET_MAX_KEYS):
-            result = self.client.post(self.path("bulk", "get"), json={"keys": batch, "type": "text"}, read_only=True) or {}
-            for key, value in (result.get("values") or {}).items():
-                if value is not None:
-                    current[key] = {"value_bytes": value.encode("utf-8"), "metadata": existing[key]}
-        # Binary values do not survive the text bulk read; read them one by one.
-        for key in sorted(k for k in keys if k in existing and k in base64_keys):
-            entry = self.read_entry(key)
-            if entry is not None:
-                current[key] = entry
-        return current
-
     def present(self):
-        if self.params["entries"] is None:
+        existing = {}
+        if self.params["key"] is not None:
             key = self.entries[0]["key"]
             found = self.read_entry(key)
             current = {key: found} if found is not None else {}
         else:
-            current = self.read_entries([entry["key"] for entry in self.entries],
-                                        {entry["key"] for entry in self.entries if entry["base64"]})
+            existing = self.list_keys()
+            current = bulk_get(self.client, self.path(), [entry["key"] for entry in self.entries if entry["key"] in existing])
         added, changed = plan_entries(self.entries, current)
         to_write = sorted(added + changed, key=lambda entry: entry["key"])
-        if to_write:
+        to_delete = sorted(set(existing) - {entry["key"] for entry in self.entries}) if self.params["exclusive"] else []
+        if to_write or to_delete:
             self.mark_changed()
             if not self.check_mode:
                 for batch in chunk_bulk_write([bulk_write_item(entry) for entry in to_write]):
                     self.client.put(self.path("bulk"), json=batch)
-        self.set_diff(
-            {entry["key"]: digest_view(current[entry["key"]]["value_bytes"], current[entry["key"]]["metadata"]) for entry in changed},
-            {entry["key"]: digest_view(entry["value_bytes"], entry["metadata"]) for entry in to_write},
-        )
-        self.result.update(keys_added=sorted(e["key"] for e in added), keys_changed=sorted(e["key"] for e in changed), keys_removed=[])
+                for batch in chunks(to_delete, BULK_DELETE_MAX_KEYS):
+                    self.client.post(self.path("bulk", "delete"), json=batch, idempotent=True)
+        before = {entry["key"]: self.diff_view(current[entry["key"]]["value_bytes"], current[entry["key"]]["metadata"])
+                  for entry in changed}
+        before.update({key: {"metadata": existing[key] or None} for key in to_delete})
+        self.set_diff(before, {entry["key"]: self.diff_view(entry["value_bytes"], entry["metadata"]) for entry in to_write})
+        self.result.update(keys_added=sorted(e["key"] for e in added), keys_changed=sorted(e["key"] for e in changed),
+                           keys_removed=to_delete)
+
+    def diff_view(self, value_bytes, metadata):
+        view = digest_view(value_bytes, metadata)
+        if not self.params["secret"]:
+            try:
+                view["value"] = value_bytes.decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # binary: the digest says enough
+        return view
 
     def absent(self):
         if self.params["key"] is not None:
@@ -350,11 +381,14 @@ def main():
                 ),
             ),
             keys=dict(type="list", elements="str", no_log=False),
+            src=dict(type="path"),
+            exclusive=dict(type="bool", default=False),
+            secret=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
-        mutually_exclusive=[("namespace_id", "namespace"), ("key", "entries", "keys"),
-                            ("value", "entries"), ("value", "keys")],
-        required_one_of=[("namespace_id", "namespace"), ("key", "entries", "keys")],
+        mutually_exclusive=[("namespace_id", "namespace"), ("key", "entries", "keys", "src"),
+                            ("value", "entries"), ("value", "keys"), ("value", "src")],
+        required_one_of=[("namespace_id", "namespace"), ("key", "entries", "keys", "src")],
         supports_check_mode=True,
     )
     KVEntryModule(module).run()

@@ -11,7 +11,12 @@ module: worker_script
 short_description: Deploy or delete a Cloudflare Worker (ES modules, bindings, secrets)
 description:
   - Uploads a Worker script made of ES modules with its compatibility settings and bindings
-    (KV namespaces, plain text and JSON variables, secrets), or deletes it.
+    (KV namespaces, plain text and JSON variables, secrets, Durable Objects, queues, D1, R2,
+    services, Analytics Engine), or deletes it. The upload deploys at once (a new version at 100%).
+  - Applies Durable Object O(migrations) the way wrangler does (only the steps after the Worker's
+    current migration tag). Cloudflare accepts migrations only on this upload, not on
+    M(cfops.cloudflare.worker_version).
+  - O(main_module) and O(compatibility_date) are required when O(state=present).
   - Idempotent. The module reads the script's settings and code, compares module names and
     bytes, the compatibility date and flags, and the bindings (secrets by name only), and uploads
     only when something differs. A second run with the same input makes no write.
@@ -24,6 +29,7 @@ author:
 extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
+  - cfops.cloudflare.worker_code
 options:
   name:
     description:
@@ -38,64 +44,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  main_module:
-    description:
-      - Path of the ES-module entry file (V(.js) or V(.mjs)), uploaded under its file name.
-      - Required when O(state=present).
-    type: path
-  additional_modules:
-    description:
-      - Other module files, uploaded under their path relative to the main module's directory
-        (so V(src/lib/http.js) next to V(src/index.js) is the module V(lib/http.js)).
-      - The content type follows the extension. V(.js) and V(.mjs) are ES modules, V(.wasm) is
-        WebAssembly, V(.txt) is text, V(.bin) is binary data and V(.map) is a source map.
-    type: list
-    elements: path
-    default: []
-  compatibility_date:
-    description:
-      - The Workers runtime compatibility date, V(YYYY-MM-DD). Required when O(state=present).
-    type: str
-  compatibility_flags:
-    description:
-      - Compatibility flags, for example V(nodejs_compat). Order does not matter.
-    type: list
-    elements: str
-    default: []
-  kv_namespaces:
-    description:
-      - KV namespace bindings. Each namespace, given by id or by title, must exist; the module
-        fails before any write when one does not (create it with M(cfops.cloudflare.kv_namespace)).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      binding:
-        description: The binding name the Worker sees, for example V(CACHE).
-        type: str
-        required: true
-      namespace_id:
-        description: The namespace id. Mutually exclusive with O(kv_namespaces[].title).
-        type: str
-      title:
-        description: The namespace title, resolved to its id. Mutually exclusive with O(kv_namespaces[].namespace_id).
-        type: str
-  text_vars:
-    description:
-      - Plain text variables (C(plain_text) bindings), by name. Numbers are converted to strings.
-    type: dict
-    default: {}
-  json_vars:
-    description:
-      - JSON variables (C(json) bindings), by name. Values may be any JSON data.
-    type: dict
-    default: {}
-  secrets:
-    description:
-      - Secret values (C(secret_text) bindings), by name. Never shown in the output or the diff.
-      - Secret values cannot be read back; see O(update_secrets).
-    type: dict
-    default: {}
   update_secrets:
     description:
       - V(on_create) sends only secrets the script does not have yet; an existing secret name counts
@@ -118,6 +66,8 @@ notes:
   - The upload uses C(PUT /accounts/{account_id}/workers/scripts/{name}), which deploys the new
     code at once.
 seealso:
+  - module: cfops.cloudflare.worker_version
+  - module: cfops.cloudflare.worker_deployment
   - module: cfops.cloudflare.worker_secret
   - module: cfops.cloudflare.kv_namespace
 """
@@ -149,6 +99,21 @@ EXAMPLES = r"""
     secrets:
       API_KEY: "{{ vault_books_api_key }}"
     update_secrets: always
+
+- name: Deploy a Worker with a Durable Object class renamed (applied once; later runs send nothing)
+  cfops.cloudflare.worker_script:
+    name: chat
+    main_module: "{{ playbook_dir }}/../examples/chat/src/index.js"
+    compatibility_date: "2025-01-15"
+    durable_objects:
+      - binding: ROOMS
+        class_name: ChatRoom
+    migrations:
+      - tag: v1
+        new_sqlite_classes: [Room]
+      - tag: v2
+        renamed_classes:
+          - {from: Room, to: ChatRoom}
 
 - name: Delete a Worker
   cfops.cloudflare.worker_script:
@@ -198,6 +163,11 @@ script:
         - {name: API_KEY, type: secret_text}
         - {name: CACHE, namespace_id: 0f2ac74b498b48028cb68387c421e279, type: kv_namespace}
         - {name: ENVIRONMENT, text: production, type: plain_text}
+    migration_tag:
+      description: The Durable Object migration tag after the run (C(null) when the Worker has none or O(migrations) is not given and it was not read).
+      type: str
+      returned: success
+      sample: v2
     modules:
       description: The uploaded modules by name, with the SHA-256 digest of their content.
       type: list
@@ -232,20 +202,20 @@ api_calls:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError, parse_multipart
-from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import NAMESPACES_PER_PAGE, namespaces_path
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import (
-    check_bindings,
+    check_code_input,
+    check_deleted_classes_unbound,
+    code_argument_spec,
     current_modules,
-    desired_bindings,
-    load_modules,
+    desired_code,
+    find_script,
+    pending_migrations,
     plan_script,
-    resolve_kv_bindings,
     script_summary,
     scripts_path,
     upload_files,
     upload_metadata,
-    validate_compatibility_date,
     validate_script_name,
 )
 
@@ -274,29 +244,19 @@ class WorkerScriptModule(CloudflareModule):
         return current_modules([{"name": response.headers.get("cf-entrypoint"), "content": response.content}])
 
     def read_script_meta(self):
-        for script in self.client.get(scripts_path(self.account_id)) or []:
-            if script.get("id") == self.params["name"]:
-                return script
-        return {}
+        return find_script(self.client, self.account_id, self.params["name"]) or {}
 
     def present(self):
         params = self.params
-        validate_compatibility_date(params["compatibility_date"])
-        modules = load_modules(params["main_module"], params["additional_modules"])
-        check_bindings(params["kv_namespaces"], params["text_vars"], params["json_vars"], params["secrets"])
-        kv_bindings = []
-        if params["kv_namespaces"]:
-            namespaces = self.client.list_pages(namespaces_path(self.account_id), per_page=NAMESPACES_PER_PAGE)
-            kv_bindings = resolve_kv_bindings(params["kv_namespaces"], namespaces, self.account_id)
-        bindings, secrets = desired_bindings(kv_bindings, params["text_vars"], params["json_vars"], params["secrets"])
-        desired = {
-            "main_module": modules[0]["name"],
-            "modules": modules,
-            "compatibility_date": params["compatibility_date"],
-            "compatibility_flags": params["compatibility_flags"],
-            "bindings": bindings,
-            "secrets": secrets,
-        }
+        modules = check_code_input(params)
+        desired = desired_code(self.client, self.account_id, params, modules)
+        script_meta = None
+        migrations = None
+        if params["migrations"]:
+            # The current tag is in the script list (one read, which also gives the etag below).
+            script_meta = self.read_script_meta()
+            migrations = pending_migrations(params["migrations"], script_meta.get("migration_tag"))
+            check_deleted_classes_unbound(migrations, desired["bindings"], params["name"])
 
         settings = self.read_settings()
         current = None
@@ -308,15 +268,21 @@ class WorkerScriptModule(CloudflareModule):
                 "bindings": settings.get("bindings") or [],
             }
         plan = plan_script(current, desired, params["update_secrets"], params["keep_secrets"])
+        if migrations:
+            plan["changed"] = True
+            plan["differences"].append("migrations")
+        plan["after"]["migration_tag"] = migrations["new_tag"] if migrations else (script_meta or {}).get("migration_tag")
 
         if plan["changed"]:
             self.mark_changed()
         if plan["changed"] and not self.check_mode:
             metadata = upload_metadata(desired, plan["upload_bindings"], params["keep_secrets"])
+            if migrations:
+                metadata["migrations"] = migrations
             meta = self.client.put(scripts_path(self.account_id, params["name"]), files=upload_files(metadata, modules)) or {}
         elif current is not None:
             # The script's etag says it exists (roles rely on it, in check mode too); settings lack it.
-            meta = self.read_script_meta()
+            meta = script_meta if script_meta is not None else self.read_script_meta()
         else:
             meta = {}
 
@@ -343,25 +309,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
+            **code_argument_spec(),
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            main_module=dict(type="path"),
-            additional_modules=dict(type="list", elements="path", default=[]),
-            compatibility_date=dict(type="str"),
-            compatibility_flags=dict(type="list", elements="str", default=[]),
-            kv_namespaces=dict(
-                type="list", elements="dict", default=[],
-                options=dict(
-                    binding=dict(type="str", required=True),
-                    namespace_id=dict(type="str"),
-                    title=dict(type="str"),
-                ),
-                mutually_exclusive=[("namespace_id", "title")],
-                required_one_of=[("namespace_id", "title")],
-            ),
-            text_vars=dict(type="dict", default={}),
-            json_vars=dict(type="dict", default={}),
-            secrets=dict(type="dict", default={}, no_log=True),
             update_secrets=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
             keep_secrets=dict(type="bool", default=True, no_log=False),
         ),

@@ -47,6 +47,9 @@ def run_playbook(emulator, *args, playbook="playbooks/deploy.yml", inventory="in
         # Short, bounded retries keep fault tests quick; the defaults are for real networks.
         "CLOUDFLARE_API_TIMEOUT": "10",
     })
+    if getattr(emulator, "edge_url", None):
+        # inventories/local's health gates probe the deployed Worker on the emulator's edge.
+        run_env["CFOPS_EDGE_URL"] = emulator.edge_url
     run_env.update(env or {})
     proc = subprocess.run(
         [os.path.join(BIN, "ansible-playbook"), playbook, "-i", inventory, *args],
@@ -57,7 +60,8 @@ def run_playbook(emulator, *args, playbook="playbooks/deploy.yml", inventory="in
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
-    with EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("emulator"))) as emu:
+    # With the edge: playbooks/deploy.yml gates each release on the Worker's real responses.
+    with EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("emulator")), edge=True, startup_timeout=90) as emu:
         yield emu
 
 

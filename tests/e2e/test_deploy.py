@@ -105,9 +105,13 @@ def test_a_code_change_uploads_once_then_settles(fresh, tmp_path):
     fresh.reset_calls()
     changed = run_playbook(fresh, *code_args, "--diff")
     assert changed.rc == 0, changed.output
-    assert changed.changed == 1, changed.recap
-    uploads = [c for c in fresh.calls()["calls"] if c["method"] == "PUT" and c["route"].endswith("/workers/scripts/{script_name}")]
+    # The release pipeline: one version upload, then one deployment per rollout step (10/25/50/100).
+    assert changed.changed == 5, changed.recap
+    calls = fresh.calls()["calls"]
+    uploads = [c for c in calls if c["method"] == "POST" and c["route"].endswith("/workers/scripts/{script_name}/versions")]
     assert [u["count"] for u in uploads] == [1]
+    steps = [c for c in calls if c["method"] == "POST" and c["route"].endswith("/workers/scripts/{script_name}/deployments")]
+    assert [s["count"] for s in steps] == [4]
     fresh.reset_calls()
     settled = run_playbook(fresh, *code_args)
     assert settled.changed == 0 and fresh.calls()["writes"] == 0
@@ -141,3 +145,21 @@ def test_a_dropped_connection_on_namespace_create_makes_no_duplicate(fresh):
     assert run.rc == 0, run.output
     fresh.clear_faults()
     assert_deployed(fresh)
+
+
+def test_deploy_with_security_enabled_also_configures_the_zone(fresh):
+    first = run_playbook(fresh, "-e", "cfops_deploy_security=true")
+    assert first.rc == 0, first.output
+    assert first.recap["books-zone"]["changed"] > 0, first.output
+    http = httpx.Client(base_url=fresh.base_url, headers={"Authorization": "Bearer " + fresh.token})
+    (zone,) = http.get("/zones", params={"name": "example.com"}).json()["result"]
+    ssl = http.get("/zones/%s/settings/ssl" % zone["id"]).json()["result"]
+    assert ssl["value"] == "strict"
+    fresh.reset_calls()
+    second = run_playbook(fresh, "-e", "cfops_deploy_security=true")
+    assert second.rc == 0, second.output
+    assert second.changed == 0, second.output
+    assert fresh.calls()["writes"] == 0
+    # Without the switch the zone is left alone.
+    plain = run_playbook(fresh)
+    assert plain.rc == 0 and plain.recap["books-zone"]["ok"] == 0, plain.output

@@ -25,6 +25,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
 DEFAULT_TOKEN = "cfops-local-emulator-token"
 READY = re.compile(r"^cfops emulator ready: (http://(?P<host>[^:/]+):(?P<port>\d+))/client/v4\s*$")
+EDGE_READY = re.compile(r"^cfops emulator edge: (?P<url>http://[^:/]+:(?P<port>\d+))\s*$")
 ADMIN_PREFIX = "/__emulator"
 # Proxies from the environment must never see calls to 127.0.0.1.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -36,14 +37,19 @@ class EmulatorError(RuntimeError):
 
 class EmulatorProcess:
     def __init__(self, data_dir=None, port=0, token=None, account_id=None, host="127.0.0.1",
-                 startup_timeout=20, stop_timeout=10):
+                 startup_timeout=None, stop_timeout=10, edge=False, edge_port=0, zones=()):
         self.data_dir = str(data_dir) if data_dir is not None else None
         self.port = port
         self.token = token or DEFAULT_TOKEN
         self.account_id = account_id or DEFAULT_ACCOUNT_ID
         self.host = host
-        self.startup_timeout = startup_timeout
+        # workerd's start is ~1 s on an idle machine but 20 s and more on one loaded by parallel test runs.
+        self.startup_timeout = startup_timeout if startup_timeout is not None else (90 if edge else 20)
         self.stop_timeout = stop_timeout
+        self.zones = list(zones)    # --zone NAME[:PLAN] each; none: the emulator's default example.com
+        self.edge = edge            # also run deployed Workers in workerd (--edge-port)
+        self.edge_port = edge_port  # 0: a free port, kept across restart()
+        self.edge_url = None
         self._owns_data_dir = False
         self._process = None
         self._log = None
@@ -67,6 +73,11 @@ class EmulatorProcess:
         os.makedirs(self.data_dir, exist_ok=True)
         command = [sys.executable, "-m", "emulator", "--port", str(self.port), "--data-dir", self.data_dir,
                    "--token", self.token, "--account-id", self.account_id, "--host", self.host]
+        for zone in self.zones:
+            command += ["--zone", zone]
+        if self.edge:
+            # The ready line waits for the edge: leave the API part of startup_timeout a few seconds.
+            command += ["--edge-port", str(self.edge_port), "--edge-timeout", str(max(5, self.startup_timeout - 5))]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         # stderr goes to a file: a pipe nobody reads would fill up and block the emulator.
         self._log = open(self.log_path, "ab")
@@ -85,6 +96,17 @@ class EmulatorProcess:
                                 % (self.startup_timeout, line, self._log_tail()))
         self.port = int(match["port"])
         self.host = match["host"]
+        if self.edge:
+            try:
+                line = lines.get(timeout=self.startup_timeout)
+            except queue.Empty:
+                line = None
+            edge_match = EDGE_READY.match(line or "")
+            if not edge_match:
+                self._kill()
+                raise EmulatorError("the emulator printed no edge line (got %r); stderr:\n%s" % (line, self._log_tail()))
+            self.edge_url = edge_match["url"]
+            self.edge_port = int(edge_match["port"])
         return self
 
     def stop(self):
@@ -151,6 +173,11 @@ class EmulatorProcess:
     def base_url(self):
         return self.root_url + "/client/v4"
 
+    @property
+    def s3_url(self):
+        """R2's S3-compatible endpoint for the account (path-style addressing, region ``auto``)."""
+        return "%s/r2-s3/%s" % (self.root_url, self.account_id)
+
     # Admin API --------------------------------------------------------------------------------------
 
     def admin(self, method, path, json=None, timeout=10):
@@ -193,6 +220,16 @@ class EmulatorProcess:
 
     def reset_state(self):
         return self.admin("POST", "/state/reset")
+
+    # Edge (edge=True) ---------------------------------------------------------------------------------
+
+    def edge_status(self):
+        """URL, sidecar pid, reload generations and the last ``setOptions`` time of the edge runtime."""
+        return self.admin("GET", "/edge")
+
+    def edge_sync(self, timeout=60):
+        """Wait until the edge serves every deployment and route change made so far; True when it does."""
+        return self.admin("POST", "/edge/sync", json={"timeout": timeout}, timeout=timeout + 10)["synced"]
 
 
 def _pump(stream, lines):

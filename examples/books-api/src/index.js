@@ -8,12 +8,20 @@ export default {
     const url = new URL(request.url);
 
     if (url.pathname === "/health") {
+      // The version marker: the id of the version that answered (a version_metadata binding named
+      // CF_VERSION_METADATA on Cloudflare; the local emulator's edge also sets x-cfops-version-id).
+      const version = env.CF_VERSION_METADATA ? env.CF_VERSION_METADATA.id : "unknown";
+      const headers = env.CF_VERSION_METADATA ? { "x-cfops-version-id": version } : {};
+      // FAIL_HEALTH=true makes a deliberately bad release, for testing the release gates and rollback.
+      const ok = env.FAIL_HEALTH !== "true";
       return json({
-        status: "ok",
+        ok,
+        status: ok ? "ok" : "failing",
         worker: "books-api",
         environment: env.ENVIRONMENT,
-        version: env.CF_VERSION_METADATA ? env.CF_VERSION_METADATA.id : "unknown",
-      });
+        release: env.RELEASE || null,
+        version,
+      }, headers, ok ? 200 : 500);
     }
 
     const match = url.pathname.match(/^\/books\/([A-Za-z0-9-]+)$/);

@@ -1,0 +1,81 @@
+// The edge's front worker: picks the script a request's Host (and path) is routed to, then one of
+// the versions of that script's active deployment by the deployment's percentages.
+//
+// The table comes from the Python emulator (GET /__emulator/edge/table through env.API, at most 100 ms old,
+// built by emulator/runtime/config.py routing_table), so a deployment change is seen within 100 ms:
+//   routes:  [{hostname, path_pattern, script}]  most specific first; hostname may start with "*"
+//   scripts: {script: [{binding, version_id, percentage}]}
+// env[binding] is a service binding to the version's worker.
+
+// Kept for TABLE_TTL_MS: a busy edge asks the emulator ~10 times a second, not once per request.
+const TABLE_TTL_MS = 100;
+let cached = null;
+let cachedAt = 0;
+
+async function table(env) {
+  if (cached !== null && Date.now() - cachedAt < TABLE_TTL_MS) return cached;
+  const response = await env.API.fetch("http://emulator/__emulator/edge/table");
+  if (!response.ok) throw new Error(`the emulator's routing table: HTTP ${response.status}`);
+  cached = await response.json();
+  cachedAt = Date.now();
+  return cached;
+}
+
+function hostMatches(pattern, host) {
+  if (!pattern.startsWith("*")) return pattern === host;
+  const suffix = pattern.slice(1);            // "*.example.com" -> ".example.com", "*example.com" -> "example.com"
+  return host.endsWith(suffix) && (suffix.startsWith(".") || host === suffix || host.endsWith("." + suffix));
+}
+
+function pathMatches(pattern, path) {
+  if (!pattern || pattern === "/*") return true;
+  return pattern.endsWith("*") ? path.startsWith(pattern.slice(0, -1)) : path === pattern;
+}
+
+function pickVersion(versions) {
+  let roll = Math.random() * 100;
+  for (const version of versions) {
+    roll -= version.percentage;
+    if (roll < 0) return version;
+  }
+  return versions[versions.length - 1];
+}
+
+function text(status, body, headers = {}) {
+  return new Response(body + "\n", { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const host = url.hostname.toLowerCase();
+    const current = await table(env);
+    const route = current.routes.find((r) => hostMatches(r.hostname, host) && pathMatches(r.path_pattern, url.pathname));
+    if (!route) {
+      return text(404, `cfops emulator edge: no Worker route, custom domain or workers.dev name matches ${host}${url.pathname}`);
+    }
+    // A version whose worker is not (or no longer) loaded cannot serve: a reload is under way.
+    const versions = (current.scripts[route.script] || []).filter((v) => v.broken || env[v.binding]);
+    if (!versions || versions.length === 0) {
+      return text(404, `cfops emulator edge: Worker ${route.script} has no active deployment`);
+    }
+    const version = pickVersion(versions);
+    const marker = { "x-cfops-version-id": version.version_id, "x-cfops-script": route.script };
+    if (version.broken) {
+      // workerd could not load this version (e.g. a syntax error the API accepted): it fails like a throw.
+      return text(500, `Error 1101: Worker threw exception (the version failed to load: ${version.broken})`, marker);
+    }
+    let response;
+    try {
+      response = await env[version.binding].fetch(request);
+    } catch (error) {
+      // What Cloudflare answers for an uncaught exception (error 1101): a 500.
+      console.error(`cfops emulator edge: ${route.script} version ${version.version_id} threw: ${error && error.stack || error}`);
+      return text(500, "Error 1101: Worker threw exception", marker);
+    }
+    if (response.webSocket) return response;  // an upgraded connection cannot be copied
+    const out = new Response(response.body, response);
+    for (const [name, value] of Object.entries(marker)) out.headers.set(name, value);
+    return out;
+  },
+};

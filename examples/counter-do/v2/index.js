@@ -1,0 +1,25 @@
+// counter-do v2: the class Counter is renamed Tally (migration v2: renamed_classes Counter -> Tally).
+export class Tally {
+  constructor(state) {
+    this.state = state;
+  }
+
+  async fetch() {
+    const count = ((await this.state.storage.get("count")) || 0) + 1;
+    await this.state.storage.put("count", count);
+    return Response.json({ class: "Tally", count });
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/health") {
+      return Response.json({ ok: true, worker: "counter-do", release: "v2" });
+    }
+    if (url.pathname === "/count") {
+      return env.COUNTER.get(env.COUNTER.idFromName("global")).fetch(request);
+    }
+    return new Response("not found\n", { status: 404 });
+  },
+};

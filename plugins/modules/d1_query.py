@@ -1,0 +1,206 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cfops.cloudflare contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: d1_query
+short_description: Run SQL against a D1 database, from a string or a file (such as a dump to restore)
+version_added: 1.1.0
+description:
+  - Runs O(sql) (one or more statements, optionally with O(params) bound to a single statement) or the
+    statements of the file O(src) against a D1 database through C(POST .../query).
+  - O(sql) runs in one request, which D1 applies as a whole or not at all.
+  - O(src) is read as a stream and sent in requests of about 5 MB of complete statements, so a large
+    SQL dump (for example one made by M(cfops.cloudflare.d1_export)) can be restored. Each request is
+    applied as a whole; when one fails, the requests before it stay applied and the error says how far it got.
+  - Reports C(changed) only when a statement wrote to the database (D1's C(changed_db)); statements
+    that only read (C(SELECT), C(EXPLAIN), C(VALUES), C(PRAGMA) queries, C(WITH) ... C(SELECT)) never
+    report a change.
+  - In check mode, reads run and writes do not (the module reports that they would run).
+author:
+  - cfops platform team (@cfops)
+extends_documentation_fragment:
+  - cfops.cloudflare.api
+  - cfops.cloudflare.attributes
+options:
+  database:
+    description:
+      - The database, by name or uuid. A name costs one read to resolve.
+    type: str
+    required: true
+  sql:
+    description:
+      - SQL to run. One of O(sql) and O(src) is required.
+    type: str
+  params:
+    description:
+      - Values bound to the C(?) placeholders of O(sql), which must then be a single statement.
+    type: list
+    elements: raw
+  src:
+    description:
+      - Path of a file of SQL statements on the controller or managed host where the module runs, for
+        example an SQL dump to restore.
+    type: path
+notes:
+  - Restoring a dump into a database that already has its tables fails on the first C(CREATE TABLE);
+    restore into a new or emptied database.
+seealso:
+  - module: cfops.cloudflare.d1_database
+  - module: cfops.cloudflare.d1_export
+"""
+
+EXAMPLES = r"""
+- name: Count the books
+  cfops.cloudflare.d1_query:
+    database: books-prod
+    sql: SELECT count(*) AS books FROM books
+  register: count
+
+- name: Insert a row, parameterised
+  cfops.cloudflare.d1_query:
+    database: books-prod
+    sql: INSERT OR IGNORE INTO books (isbn, title) VALUES (?, ?)
+    params: ["9780441013593", "Dune"]
+
+- name: Restore a dump into a new database
+  cfops.cloudflare.d1_query:
+    database: books-restore
+    src: /backups/books-prod.sql
+"""
+
+RETURN = r"""
+results:
+  description: One item per statement of O(sql) (not returned for O(src)), each with C(results) (rows as
+    dictionaries) and C(meta) (C(changes), C(last_row_id), C(rows_read), C(rows_written), C(duration)).
+  returned: when O(sql) ran
+  type: list
+  elements: dict
+  sample: [{"results": [{"books": 2}], "meta": {"changes": 0, "rows_read": 2}, "success": true}]
+rows:
+  description: The rows of the last statement of O(sql), for convenience.
+  returned: when O(sql) ran
+  type: list
+  elements: dict
+  sample: [{"books": 2}]
+read_only:
+  description: Whether every statement only reads.
+  returned: always
+  type: bool
+  sample: true
+statements_run:
+  description: How many requests ran (O(src)) or statements ran (O(sql)); 0 in check mode for writes.
+  returned: always
+  type: int
+  sample: 1
+database_id:
+  description: The uuid of the database.
+  returned: always
+  type: str
+  sample: 0b7ebd8a-8a4c-4a43-9c4b-6f1f8b8e2c11
+api_calls:
+  description: The number of Cloudflare API calls the module made.
+  returned: always
+  type: dict
+  contains:
+    reads:
+      description: Calls that read.
+      type: int
+      returned: always
+      sample: 1
+    writes:
+      description: Calls that wrote.
+      type: int
+      returned: always
+      sample: 1
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._d1 import (
+    batches,
+    iter_statements,
+    resolve_database_id,
+    run_query,
+    split_statements,
+    sql_error_text,
+    statement_is_read,
+)
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
+
+
+class D1QueryModule(CloudflareModule):
+
+    def execute(self):
+        params = self.params
+        if params["src"] is not None and not os.path.isfile(params["src"]):
+            raise InvalidInputError("src %s is not a readable file" % params["src"])
+        if params["sql"] is not None and not params["sql"].strip():
+            raise InvalidInputError("sql is empty")
+        statements = split_statements(params["sql"]) if params["sql"] is not None else None
+        if params["params"] and len(statements) > 1:
+            raise InvalidInputError("params can only be bound to a single statement; sql has %d" % len(statements))
+        self.database_id = resolve_database_id(self.client, self.account_id, params["database"])
+        self.result["database_id"] = self.database_id
+        if statements is not None:
+            self.run_sql(statements)
+        else:
+            self.run_file()
+
+    def run_sql(self, statements):
+        read_only = all(statement_is_read(statement) for statement in statements)
+        self.result.update(read_only=read_only, statements_run=0)
+        if self.check_mode and not read_only:
+            self.mark_changed()
+            return
+        params = [value if isinstance(value, (int, float)) or value is None else str(value) for value in self.params["params"] or []]
+        results = run_query(self.client, self.account_id, self.database_id, self.params["sql"], params, read_only=read_only)
+        if not read_only and any((item.get("meta") or {}).get("changed_db") for item in results):
+            self.mark_changed()
+        rows = results[-1].get("results") if results else []
+        self.result.update(results=results, rows=rows or [], statements_run=len(results))
+
+    def run_file(self):
+        self.result.update(read_only=False, statements_run=0)
+        if self.check_mode:
+            self.mark_changed()
+            return
+        with open(self.params["src"], encoding="utf-8") as handle:
+            for index, batch in enumerate(batches(iter_statements(handle))):
+                try:
+                    results = run_query(self.client, self.account_id, self.database_id, batch)
+                except CloudflareAPIError as exc:
+                    raise CloudflareAPIError("%s: request %d failed (the %d before it were applied): %s"
+                                             % (self.params["src"], index + 1, index, sql_error_text(exc)),
+                                             status=exc.status, errors=exc.errors) from None
+                self.result["statements_run"] += 1
+                if any((item.get("meta") or {}).get("changed_db") for item in results or []):
+                    self.mark_changed()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            CloudflareModule.base_module_arguments(),
+            database=dict(type="str", required=True),
+            sql=dict(type="str"),
+            params=dict(type="list", elements="raw"),
+            src=dict(type="path"),
+        ),
+        mutually_exclusive=[("sql", "src"), ("params", "src")],
+        required_one_of=[("sql", "src")],
+        supports_check_mode=True,
+    )
+    D1QueryModule(module).run()
+
+
+if __name__ == "__main__":
+    main()

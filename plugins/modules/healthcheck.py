@@ -1,0 +1,290 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cfops.cloudflare contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: healthcheck
+short_description: Manage a zone's standalone health check
+version_added: 1.1.0
+description:
+  - Creates, updates or deletes a health check of a zone, identified by its O(name), for example one that
+    probes the Worker's C(/health) endpoint from a few regions.
+  - Options left out take Cloudflare's defaults, so the health check converges to exactly what the task says.
+  - One read (the zone's health checks) and at most one write; nothing is written when nothing differs.
+  - The values are checked before any write (name characters, expected codes, regions, and an interval
+    longer than O(timeout) x (O(retries) + 1)).
+author:
+  - cfops platform team (@cfops)
+extends_documentation_fragment:
+  - cfops.cloudflare.api
+  - cfops.cloudflare.attributes
+options:
+  zone:
+    description: The zone, by name (V(example.com)) or 32-character id.
+    type: str
+    required: true
+  name:
+    description: The health check's name (letters, digits, V(-) and V(_)), unique in the zone.
+    type: str
+    required: true
+  address:
+    description: The hostname or IP address to probe. Required with O(state=present).
+    type: str
+  type:
+    description: The protocol.
+    type: str
+    choices: [HTTP, HTTPS, TCP]
+    default: HTTPS
+  path:
+    description: The path to request (HTTP and HTTPS).
+    type: str
+    default: /
+  method:
+    description: The HTTP method (HTTP and HTTPS).
+    type: str
+    choices: [GET, HEAD]
+    default: GET
+  port:
+    description: The port; defaults to 80 (HTTP, TCP) or 443 (HTTPS).
+    type: int
+  expected_codes:
+    description: The response codes that count as healthy, such as V(200) or V(2xx) (HTTP and HTTPS).
+    type: list
+    elements: str
+    default: ["200"]
+  expected_body:
+    description: A case-insensitive substring the response body must contain.
+    type: str
+    default: ""
+  header:
+    description: Request headers to send, name to list of values (the User-Agent cannot be set).
+    type: dict
+  follow_redirects:
+    description: Whether to follow 3xx responses.
+    type: bool
+    default: false
+  allow_insecure:
+    description: Whether to skip certificate validation (HTTPS).
+    type: bool
+    default: false
+  interval:
+    description: Seconds between checks.
+    type: int
+    default: 60
+  retries:
+    description: Retries after a timeout before the origin counts as unhealthy.
+    type: int
+    default: 2
+  timeout:
+    description: Seconds before a check fails.
+    type: int
+    default: 5
+  consecutive_fails:
+    description: Failures in a row before the status turns unhealthy.
+    type: int
+    default: 1
+  consecutive_successes:
+    description: Successes in a row before the status turns healthy.
+    type: int
+    default: 1
+  check_regions:
+    description:
+      - Regions to probe from (WNAM, ENAM, WEU, EEU, NSAM, SSAM, OC, ME, NAF, SAF, IN, SEAS, NEAS, ALL_REGIONS).
+      - Left out, Cloudflare picks.
+    type: list
+    elements: str
+  description:
+    description: A description.
+    type: str
+    default: ""
+  suspended:
+    description: Whether the checks are paused.
+    type: bool
+    default: false
+  state:
+    description: V(present) creates or updates the health check; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+"""
+
+EXAMPLES = r"""
+- name: Probe the Worker's /health from Europe and North America
+  cfops.cloudflare.healthcheck:
+    zone: example.com
+    name: books-api-health
+    address: books.example.com
+    path: /health
+    expected_codes: ["200"]
+    interval: 60
+    retries: 2
+    timeout: 5
+    check_regions: [WEU, ENAM]
+
+- name: Delete it
+  cfops.cloudflare.healthcheck:
+    zone: example.com
+    name: books-api-health
+    state: absent
+"""
+
+RETURN = r"""
+healthcheck:
+  description: The health check (C(null) after O(state=absent)); C(id) is C(null) when check mode would create it.
+  returned: always
+  type: dict
+  sample: {"id": "9a7806061c88ada191ed06f989cc3dac", "name": "books-api-health", "address": "books.example.com",
+           "type": "HTTPS", "interval": 60, "retries": 2, "timeout": 5, "suspended": false}
+api_calls:
+  description: The number of Cloudflare API calls the module made.
+  returned: always
+  type: dict
+  contains:
+    reads:
+      description: Calls that read.
+      type: int
+      returned: always
+      sample: 2
+    writes:
+      description: Calls that wrote.
+      type: int
+      returned: always
+      sample: 1
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
+from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone, zone_path
+
+REGIONS = ("WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "IN", "SEAS", "NEAS", "ALL_REGIONS")
+TOP_LEVEL = ("name", "address", "type", "interval", "retries", "timeout", "consecutive_fails", "consecutive_successes",
+             "check_regions", "description", "suspended")
+HTTP_KEYS = ("path", "method", "port", "expected_codes", "expected_body", "header", "follow_redirects", "allow_insecure")
+PER_PAGE = 100
+
+
+def desired_body(params):
+    """The full API body for the options, or InvalidInputError naming the bad option."""
+    name = params["name"]
+    if not re.match(r"^[A-Za-z0-9_-]{1,255}$", name):
+        raise InvalidInputError("name %r: use letters, digits, '-' and '_' only" % name)
+    if not params["address"]:
+        raise InvalidInputError("health check %r: address is required with state=present" % name)
+    if params["timeout"] * (params["retries"] + 1) >= params["interval"]:
+        raise InvalidInputError("health check %r: interval (%d s) must be longer than timeout x (retries + 1) = %d s"
+                                % (name, params["interval"], params["timeout"] * (params["retries"] + 1)))
+    for region in params["check_regions"] or []:
+        if region not in REGIONS:
+            raise InvalidInputError("health check %r: unknown region %r (regions: %s)" % (name, region, ", ".join(REGIONS)))
+    for code in params["expected_codes"]:
+        if not re.match(r"^[1-5]([0-9]{2}|xx)$", code):
+            raise InvalidInputError("health check %r: expected code %r is not a status such as 200 or 2xx" % (name, code))
+    body = {key: params[key] for key in TOP_LEVEL}
+    port = params["port"] or (443 if params["type"] == "HTTPS" else 80)
+    if params["type"] == "TCP":
+        body["tcp_config"] = {"method": "connection_established", "port": port}
+        body["http_config"] = None
+    else:
+        body["http_config"] = dict({key: params[key] for key in HTTP_KEYS}, port=port)
+        body["tcp_config"] = None
+    return body
+
+
+def differences(current, desired):
+    """The keys of ``desired`` whose values ``current`` does not have."""
+    return sorted(key for key, value in desired.items() if current.get(key) != value)
+
+
+class HealthcheckModule(CloudflareModule):
+
+    requires_account = False
+    path = None  # the zone's health checks collection, set once the zone is resolved
+
+    def execute(self):
+        body = desired_body(self.params) if self.params["state"] == "present" else None
+        zone = resolve_zone(self.client, self.params["zone"], self.account_id)
+        self.path = zone_path(zone["id"], "healthchecks")
+        current = self.find()
+        if body is None:
+            self.absent_from(current)
+        else:
+            self.present_as(current, body)
+
+    def find(self):
+        for item in self.client.list_pages(self.path, per_page=PER_PAGE):
+            if item["name"] == self.params["name"]:
+                return item
+        return None
+
+    def present_as(self, current, body):
+        if current is None:
+            self.mark_changed()
+            self.set_diff({}, body)
+            if self.check_mode:
+                self.result["healthcheck"] = dict(body, id=None)
+                return
+            self.result["healthcheck"] = self.client.create(self.path, json=body, find_existing=self.find)
+            return
+        before = {key: current.get(key) for key in body}
+        self.set_diff(before, body)
+        self.result["healthcheck"] = current
+        if not differences(before, body):
+            return
+        self.mark_changed()
+        if self.check_mode:
+            self.result["healthcheck"] = dict(current, **body)
+            return
+        self.result["healthcheck"] = self.client.put(self.path + "/" + current["id"], json=body)
+
+    def absent_from(self, current):
+        self.result["healthcheck"] = None
+        if current is None:
+            self.set_diff({}, {})
+            return
+        self.mark_changed()
+        self.set_diff({key: current.get(key) for key in TOP_LEVEL}, {})
+        if not self.check_mode:
+            self.client.delete(self.path + "/" + current["id"], json={})
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            CloudflareModule.base_module_arguments(),
+            zone=dict(type="str", required=True),
+            name=dict(type="str", required=True),
+            address=dict(type="str"),
+            type=dict(type="str", choices=["HTTP", "HTTPS", "TCP"], default="HTTPS"),
+            path=dict(type="str", default="/"),
+            method=dict(type="str", choices=["GET", "HEAD"], default="GET"),
+            port=dict(type="int"),
+            expected_codes=dict(type="list", elements="str", default=["200"]),
+            expected_body=dict(type="str", default=""),
+            header=dict(type="dict"),
+            follow_redirects=dict(type="bool", default=False),
+            allow_insecure=dict(type="bool", default=False),
+            interval=dict(type="int", default=60),
+            retries=dict(type="int", default=2),
+            timeout=dict(type="int", default=5),
+            consecutive_fails=dict(type="int", default=1),
+            consecutive_successes=dict(type="int", default=1),
+            check_regions=dict(type="list", elements="str"),
+            description=dict(type="str", default=""),
+            suspended=dict(type="bool", default=False),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        supports_check_mode=True,
+    )
+    HealthcheckModule(module).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cfops.cloudflare contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: worker_custom_domain
+short_description: Attach a Worker to a custom domain, or detach it
+version_added: 1.1.0
+description:
+  - Attaches a Worker to a hostname of one of the account's zones (a Workers custom domain, where the
+    Worker is the origin of every request to the hostname), or detaches it. The hostname identifies it.
+  - The zone is O(zone), or else the account's zone the hostname belongs to (the longest matching
+    zone name). A hostname outside every zone of the account fails before any write.
+  - Idempotent. One read of the custom domains for the hostname decides; a hostname already
+    attached to O(service) in O(environment) makes no write.
+author:
+  - cfops platform team (@cfops)
+extends_documentation_fragment:
+  - cfops.cloudflare.api
+  - cfops.cloudflare.attributes
+options:
+  hostname:
+    description:
+      - The hostname, for example V(books.example.com). The zone apex or a subdomain of it, without wildcards.
+    type: str
+    required: true
+  zone:
+    description:
+      - The zone, by name (V(example.com)) or by its 32-character id.
+      - When not set, the account's zone the hostname belongs to; the longest matching zone wins.
+    type: str
+  service:
+    description:
+      - The Worker that serves the hostname. Required when O(state=present).
+    type: str
+  environment:
+    description:
+      - The Worker environment.
+    type: str
+    default: production
+  state:
+    description:
+      - V(present) attaches the hostname to O(service) (re-attaching it when it serves another Worker).
+      - V(absent) detaches the hostname.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: cfops.cloudflare.worker_route
+"""
+
+EXAMPLES = r"""
+- name: Serve books.example.com from the books API Worker
+  cfops.cloudflare.worker_custom_domain:
+    hostname: books.example.com
+    service: books-api-prod
+
+- name: Detach the old hostname
+  cfops.cloudflare.worker_custom_domain:
+    hostname: old-books.example.com
+    state: absent
+"""
+
+RETURN = r"""
+domain:
+  description:
+    - The custom domain. C(null) when O(state=absent) found nothing to detach.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The custom domain id; C(null) when it would be attached in check mode.
+      type: str
+      returned: success
+      sample: dbe10b4bc17c295377eabd600e1787fd
+    hostname:
+      description: The hostname.
+      type: str
+      returned: success
+      sample: books.example.com
+    service:
+      description: The Worker serving it.
+      type: str
+      returned: success
+      sample: books-api-prod
+    environment:
+      description: The Worker environment.
+      type: str
+      returned: success
+      sample: production
+    zone_id:
+      description: The zone id.
+      type: str
+      returned: success
+      sample: 023e105f4ecef8ad9ca31a8372d0c353
+    zone_name:
+      description: The zone name.
+      type: str
+      returned: success
+      sample: example.com
+api_calls:
+  description: The number of Cloudflare API calls the module made.
+  returned: always
+  type: dict
+  contains:
+    reads:
+      description: Calls that read.
+      type: int
+      returned: always
+      sample: 2
+    writes:
+      description: Calls that wrote.
+      type: int
+      returned: always
+      sample: 0
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
+from ansible_collections.cfops.cloudflare.plugins.module_utils._worker_triggers import domains_path, zone_of_host
+
+FIELDS = ("hostname", "service", "environment", "zone_id", "zone_name")
+
+
+class WorkerCustomDomainModule(CloudflareModule):
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.zone = None
+        self.hostname = (self.params["hostname"] or "").strip().lower().rstrip(".")
+
+    def execute(self):
+        if not self.hostname or "*" in self.hostname or "/" in self.hostname or " " in self.hostname:
+            raise InvalidInputError("hostname %r is not a hostname such as books.example.com (no wildcards or paths)"
+                                    % self.params["hostname"])
+        self.zone = zone_of_host(self.client, self.params["zone"], self.hostname, self.account_id, "hostname")
+        super().execute()
+
+    def find(self):
+        for domain in self.client.get(domains_path(self.account_id), params={"hostname": self.hostname}) or []:
+            if domain.get("hostname") == self.hostname:
+                return domain
+        return None
+
+    @staticmethod
+    def view(domain):
+        return dict({"id": domain.get("id")}, **{field: domain.get(field) for field in FIELDS}) if domain else None
+
+    @staticmethod
+    def state_of(domain):
+        return {field: domain.get(field) for field in FIELDS} if domain else {}
+
+    def present(self):
+        wanted = {"hostname": self.hostname, "service": self.params["service"],
+                  "environment": self.params["environment"], "zone_id": self.zone["id"]}
+        domain = self.find()
+        after = dict(domain or {}, zone_name=self.zone["name"], **wanted)
+        if self.state_of(domain) != self.state_of(after):
+            self.mark_changed()
+            if not self.check_mode:
+                after = self.client.put(domains_path(self.account_id), json=wanted)
+        self.set_diff(self.state_of(domain), self.state_of(after))
+        self.result["domain"] = self.view(after)
+
+    def absent(self):
+        domain = self.find()
+        if domain is not None:
+            self.mark_changed()
+            if not self.check_mode:
+                self.client.delete(domains_path(self.account_id, domain["id"]))
+        self.set_diff(self.state_of(domain), {})
+        self.result["domain"] = self.view(domain)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            CloudflareModule.base_module_arguments(),
+            hostname=dict(type="str", required=True),
+            zone=dict(type="str"),
+            service=dict(type="str"),
+            environment=dict(type="str", default="production"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        required_if=[("state", "present", ["service"])],
+        supports_check_mode=True,
+    )
+    WorkerCustomDomainModule(module).run()
+
+
+if __name__ == "__main__":
+    main()

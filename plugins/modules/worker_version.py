@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cfops.cloudflare contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: worker_version
+short_description: Upload a version of a Cloudflare Worker without deploying it
+version_added: 1.1.0
+description:
+  - Uploads a new version of an existing Worker (ES modules, compatibility settings, bindings, a
+    message and a tag) without sending it traffic; deploy it with M(cfops.cloudflare.worker_deployment).
+  - Idempotent. Each version the module uploads carries a SHA-256 fingerprint of its content
+    (modules, compatibility settings, bindings with secrets by name only, O(version_message) and O(tag)) in the
+    C(workers/commit_sha) annotation. When one of the Worker's 5 newest versions has the same
+    fingerprint, no version is uploaded and that version is returned (V(changed=false), no write).
+  - Reads - the Worker list (1), the KV namespaces when O(kv_namespaces) is given (1), the version
+    list (1) and the newest versions one by one until one matches (1 to 5). Writes - one upload.
+  - Secrets of the newest version are kept (C(keep_bindings)); O(secrets) adds or replaces secrets
+    in the new version. A secret's value alone is not part of the fingerprint.
+  - Cloudflare does not accept Durable Object migrations in a version upload. When O(migrations)
+    has steps after the Worker's current migration tag, the module fails before any write; apply them
+    with M(cfops.cloudflare.worker_script) first.
+author:
+  - cfops platform team (@cfops)
+extends_documentation_fragment:
+  - cfops.cloudflare.api
+  - cfops.cloudflare.attributes
+  - cfops.cloudflare.worker_code
+options:
+  script_name:
+    description:
+      - The Worker. It must exist (create it with M(cfops.cloudflare.worker_script)).
+    type: str
+    required: true
+    aliases: [name]
+  version_message:
+    description:
+      - A human-readable message stored with the version (C(workers/message)).
+      - Named so because Ansible reserves the option name C(message).
+    type: str
+  tag:
+    description: Your identifier for the version, for example a release number (C(workers/tag), at most 100 bytes).
+    type: str
+notes:
+  - O(main_module) and O(compatibility_date) are required.
+seealso:
+  - module: cfops.cloudflare.worker_deployment
+  - module: cfops.cloudflare.worker_script
+  - module: cfops.cloudflare.worker_info
+"""
+
+EXAMPLES = r"""
+- name: Upload the release candidate
+  cfops.cloudflare.worker_version:
+    script_name: books-api-prod
+    main_module: "{{ playbook_dir }}/../examples/books-api/src/index.js"
+    compatibility_date: "2025-01-15"
+    kv_namespaces:
+      - binding: CACHE
+        title: books-api-prod-cache
+    d1_databases:
+      - binding: DB
+        database_id: 5e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7
+    version_message: "release {{ release }}"
+    tag: "{{ release }}"
+  register: candidate
+
+- name: Send it 10% of the traffic
+  cfops.cloudflare.worker_deployment:
+    script_name: books-api-prod
+    versions:
+      - {version_id: "{{ candidate.version.id }}", percentage: 10}
+      - {version_id: "{{ serving_version_id }}", percentage: 90}
+"""
+
+RETURN = r"""
+version:
+  description: The version uploaded, or the existing identical one. In check mode, C(id) is C(null) when a version would be uploaded.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The version id.
+      type: str
+      returned: always
+      sample: 18f97339-c287-4872-9bdd-e2135c07ec12
+    number:
+      description: The version's sequence number.
+      type: int
+      returned: always
+      sample: 7
+    created_on:
+      description: When the version was uploaded.
+      type: str
+      returned: always
+      sample: "2025-01-15T10:00:00.000000Z"
+    message:
+      description: The version's message.
+      type: str
+      returned: always
+      sample: release 1.4.0
+    tag:
+      description: The version's tag.
+      type: str
+      returned: always
+      sample: 1.4.0
+    fingerprint:
+      description: The SHA-256 fingerprint of the version's content.
+      type: str
+      returned: always
+      sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+    compatibility_date:
+      description: The compatibility date.
+      type: str
+      returned: always
+      sample: "2025-01-15"
+    compatibility_flags:
+      description: The compatibility flags.
+      type: list
+      elements: str
+      returned: always
+      sample: [nodejs_compat]
+    migration_tag:
+      description: The Durable Object migration tag the version was made with.
+      type: str
+      returned: always
+      sample: v2
+    bindings:
+      description: The bindings, sorted by name; secrets by type and name only.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{name: CACHE, namespace_id: 0f2ac74b498b48028cb68387c421e279, type: kv_namespace}]
+api_calls:
+  description: The number of Cloudflare API calls the module made.
+  returned: always
+  type: dict
+  contains:
+    reads:
+      description: Calls that read.
+      type: int
+      returned: always
+      sample: 3
+    writes:
+      description: Calls that wrote.
+      type: int
+      returned: always
+      sample: 0
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
+from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import (
+    FINGERPRINT_ANNOTATION,
+    MESSAGE_ANNOTATION,
+    TAG_ANNOTATION,
+    VERSION_KEEP_BINDINGS,
+    VERSIONS_COMPARED,
+    check_code_input,
+    code_argument_spec,
+    desired_code,
+    find_script,
+    pending_migrations,
+    scripts_path,
+    upload_files,
+    validate_script_name,
+    version_fingerprint,
+    version_summary,
+)
+
+
+class WorkerVersionModule(CloudflareModule):
+
+    def execute(self):
+        params = self.params
+        name = params["script_name"]
+        validate_script_name(name, "script_name")
+        modules = check_code_input(params)
+        if params["tag"] is not None and len(params["tag"].encode("utf-8")) > 100:
+            raise InvalidInputError("tag is longer than 100 bytes")
+        desired = desired_code(self.client, self.account_id, params, modules)
+        script = find_script(self.client, self.account_id, name)
+        if script is None:
+            raise InvalidInputError("Worker %s does not exist in account %s; create it with cfops.cloudflare.worker_script "
+                                    "(a version can only be uploaded to an existing Worker)" % (name, self.account_id))
+        pending = pending_migrations(params["migrations"], script.get("migration_tag"))
+        if pending:
+            raise InvalidInputError("Durable Object migrations after tag %s are pending (%s); Cloudflare does not accept "
+                                    "migrations in a version upload: apply them with cfops.cloudflare.worker_script first"
+                                    % (script.get("migration_tag") or "(none)", pending["new_tag"]))
+
+        metadata = {
+            "main_module": desired["main_module"],
+            "compatibility_date": desired["compatibility_date"],
+            "compatibility_flags": list(desired["compatibility_flags"]),
+            "bindings": desired["bindings"] + [{"type": "secret_text", "name": n} for n in sorted(desired["secrets"])],
+            "annotations": {key: value for key, value in ((MESSAGE_ANNOTATION, params["version_message"]),
+                                                          (TAG_ANNOTATION, params["tag"])) if value is not None},
+        }
+        fingerprint = version_fingerprint(metadata, modules)
+        after = {"fingerprint": fingerprint, "modules": sorted(m["name"] for m in modules),
+                 "compatibility_date": metadata["compatibility_date"], "message": params["version_message"], "tag": params["tag"]}
+
+        existing = self.find_version(fingerprint)
+        if existing is not None:
+            self.result["version"] = version_summary(existing)
+            self.set_diff(after, after)
+            return
+        self.mark_changed()
+        self.set_diff({}, after)
+        if self.check_mode:
+            self.result["version"] = dict(after, id=None, number=None, created_on=None,
+                                          compatibility_flags=metadata["compatibility_flags"], migration_tag=script.get("migration_tag"),
+                                          bindings=[])
+            return
+        metadata["annotations"][FINGERPRINT_ANNOTATION] = fingerprint
+        metadata["bindings"] = desired["bindings"] + [
+            {"type": "secret_text", "name": n, "text": v} for n, v in sorted(desired["secrets"].items())]
+        metadata["keep_bindings"] = list(VERSION_KEEP_BINDINGS)
+        uploaded = self.client.create(scripts_path(self.account_id, name, "versions"), files=upload_files(metadata, modules),
+                                      find_existing=lambda: self.find_version(fingerprint))
+        self.result["version"] = version_summary(uploaded)
+
+    def find_version(self, fingerprint):
+        """The newest of the last few versions whose fingerprint annotation matches, or None."""
+        path = scripts_path(self.account_id, self.params["script_name"], "versions")
+        listed = (self.client.get(path, params={"per_page": VERSIONS_COMPARED}) or {}).get("items") or []
+        for item in listed[:VERSIONS_COMPARED]:
+            version = self.client.get(scripts_path(self.account_id, self.params["script_name"], "versions", item["id"]))
+            if (version.get("annotations") or {}).get(FINGERPRINT_ANNOTATION) == fingerprint:
+                return version
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            CloudflareModule.base_module_arguments(),
+            **code_argument_spec(),
+            script_name=dict(type="str", required=True, aliases=["name"]),
+            version_message=dict(type="str"),
+            tag=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    WorkerVersionModule(module).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""backup.yml the way AWX runs a scheduled job: through ansible-runner (AWX's own runner library)
+with a private data directory, the collection installed from the project's
+collections/requirements.yml (what a project sync does), the Cloudflare credential applied through
+the custom credential type's injectors (extensions/awx/credential_type.yml) as environment
+variables, and extra vars. AWX itself (Kubernetes, its database) cannot run here; what it would
+show on the job is checked: status, the manifest in the job's artifacts (set_stats), no prompt,
+and no secret in the job output."""
+import json
+import os
+import subprocess
+import sys
+
+import ansible_runner
+import httpx
+import jinja2
+import pytest
+import yaml
+
+from tests.e2e.conftest import REPO
+
+BIN = os.path.dirname(sys.executable)
+KV_TITLE = "books-api-local-cache"
+
+
+@pytest.fixture(scope="module")
+def project_sync(tmp_path_factory):
+    """Install the collection the way an AWX project sync does (collections/requirements.yml)."""
+    collections = tmp_path_factory.mktemp("awx-collections")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections))
+    result = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "-r", "collections/requirements.yml",
+                             "-p", str(collections)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (collections / "ansible_collections" / "cfops" / "cloudflare" / "MANIFEST.json").is_file()
+    return collections
+
+
+def credential_env(inputs):
+    """The job environment AWX builds from the credential: the credential type's env injectors, rendered."""
+    with open(os.path.join(REPO, "extensions", "awx", "credential_type.yml"), encoding="utf-8") as handle:
+        credential_type = yaml.safe_load(handle)
+    fields = {field["id"]: field.get("default", "") for field in credential_type["inputs"]["fields"]}
+    fields.update(inputs)
+    return {name: jinja2.Template(template).render(**fields) for name, template in credential_type["injectors"]["env"].items()}
+
+
+def test_scheduled_backup_runs_unattended_through_ansible_runner(fresh, project_sync, tmp_path, monkeypatch):
+    # The execution environment has ansible-playbook on PATH; here it is the virtualenv's.
+    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ.get("PATH", ""))
+    http = httpx.Client(base_url=fresh.base_url, headers={"Authorization": "Bearer " + fresh.token})
+    namespace = http.post("/accounts/%s/storage/kv/namespaces" % fresh.account_id, json={"title": KV_TITLE}).json()["result"]["id"]
+    http.put("/accounts/%s/storage/kv/namespaces/%s/bulk" % (fresh.account_id, namespace),
+             json=[{"key": "k%d" % i, "value": "v%d" % i} for i in range(25)])
+
+    private_data_dir = tmp_path / "job"
+    private_data_dir.mkdir()
+    backups = tmp_path / "backups"
+    envvars = credential_env({"api_token": fresh.token, "account_id": fresh.account_id, "api_base_url": fresh.base_url})
+    envvars.update({"ANSIBLE_COLLECTIONS_PATH": str(project_sync), "ANSIBLE_NOCOLOR": "1"})
+    runner = ansible_runner.run(
+        private_data_dir=str(private_data_dir),
+        project_dir=REPO,
+        playbook="playbooks/backup.yml",
+        inventory=os.path.join(REPO, "inventories", "local"),
+        envvars=envvars,
+        extravars={"backup_root": str(backups)},
+        quiet=True,
+        timeout=600,
+    )
+    stdout = runner.stdout.read()
+    assert runner.status == "successful", stdout
+    assert runner.rc == 0
+    # Nothing prompted: a prompt would have failed the unattended job; no vars_prompt event either.
+    events = list(runner.events)
+    assert not [e for e in events if e.get("event") in ("playbook_on_vars_prompt",)]
+    # The job's artifacts (what AWX shows as the job's "artifacts") come from set_stats.
+    (stats_event,) = [e for e in events if e.get("event") == "playbook_on_stats"]
+    artifact = stats_event["event_data"]["artifact_data"]["cfops_backup"]
+    assert artifact["environment"] == "local"
+    assert [(item["kind"], item["name"], item["count"]) for item in artifact["items"]] == [("kv", KV_TITLE, 25)]
+    set_dir = backups / artifact["set"]
+    manifest = json.loads((set_dir / "manifest.json").read_text())
+    assert artifact["files"] == manifest["files"]
+    assert int(artifact["total_bytes"]) == manifest["total_bytes"] > 0
+    # The token came from the credential only and never shows in the job's output or artifacts.
+    job_output = stdout + json.dumps(events)
+    assert fresh.token not in job_output

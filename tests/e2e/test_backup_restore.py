@@ -1,0 +1,196 @@
+"""backup.yml and restore.yml for real: fill an environment in the emulator, back it up, wipe it,
+restore it, and compare every KV key/value/metadata, every D1 row and every R2 object byte for byte.
+Also: a second restore changes nothing and writes nothing; check mode writes nothing; a corrupted or
+partial set is refused before any write; prod needs confirm=prod."""
+import base64
+import hashlib
+import json
+import os
+import shutil
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+from tests.e2e.conftest import run_playbook
+
+KV_TITLE = "books-api-local-cache"
+D1_NAME = "books-local"
+R2_BUCKET = "books-local-assets"
+
+
+class Api:
+    def __init__(self, emulator):
+        self.emulator = emulator
+        self.http = httpx.Client(base_url=emulator.base_url, headers={"Authorization": "Bearer " + emulator.token}, timeout=60)
+        self.account = "/accounts/%s" % emulator.account_id
+
+    def call(self, method, path, **kwargs):
+        response = self.http.request(method, self.account + path, **kwargs)
+        assert response.status_code < 300, response.text
+        return response.json()["result"]
+
+    # KV
+    def kv_namespace_id(self, title):
+        for namespace in self.call("GET", "/storage/kv/namespaces", params={"per_page": 100}):
+            if namespace["title"] == title:
+                return namespace["id"]
+        return None
+
+    def kv_snapshot(self, title):
+        namespace = self.kv_namespace_id(title)
+        keys = self.call("GET", "/storage/kv/namespaces/%s/keys" % namespace, params={"limit": 1000})
+        snapshot = {}
+        for key in keys:
+            value = self.http.get(self.account + "/storage/kv/namespaces/%s/values/%s" % (namespace, key["name"]))
+            snapshot[key["name"]] = (value.content, key.get("metadata"))
+        return snapshot
+
+    # R2 (through the S3-compatible endpoint, with boto3 as an independent client)
+    def s3(self):
+        keys = self.emulator.admin("GET", "/r2/credentials")["credentials"][0]  # the key pair of the emulator's token
+        return boto3.client("s3", endpoint_url=self.emulator.s3_url, region_name="auto",
+                            aws_access_key_id=keys["access_key_id"], aws_secret_access_key=keys["secret_access_key"],
+                            config=Config(s3={"addressing_style": "path"}))
+
+    def r2_snapshot(self, bucket):
+        s3 = self.s3()
+        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket) for o in page.get("Contents", [])]
+        return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+    # D1
+    def d1_id(self, name):
+        for database in self.call("GET", "/d1/database", params={"per_page": 10000}):
+            if database["name"] == name:
+                return database["uuid"]
+        return None
+
+    def d1_query(self, name, sql, params=None):
+        return self.call("POST", "/d1/database/%s/query" % self.d1_id(name), json={"sql": sql, "params": params or []})
+
+    def d1_snapshot(self, name):
+        tables = [row["name"] for row in self.d1_query(name, "SELECT name FROM sqlite_master WHERE type='table' "
+                                                             "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name")[0]["results"]]
+        return {table: self.d1_query(name, 'SELECT * FROM "%s" ORDER BY rowid' % table)[0]["results"] for table in tables}
+
+
+def fill(api):
+    namespace = api.call("POST", "/storage/kv/namespaces", json={"title": KV_TITLE})["id"]
+    entries = [{"key": "book:%04d" % i, "value": "title %d ✓" % i, "metadata": {"n": i}} for i in range(300)]
+    entries.append({"key": "blob", "value": base64.b64encode(bytes(range(256))).decode(), "base64": True})
+    api.call("PUT", "/storage/kv/namespaces/%s/bulk" % namespace, json=entries)
+    api.call("POST", "/d1/database", json={"name": D1_NAME})
+    api.d1_query(D1_NAME, "CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT NOT NULL, cover BLOB, price REAL)")
+    api.d1_query(D1_NAME, "CREATE TABLE authors (name TEXT PRIMARY KEY, born INTEGER)")
+    rows = [("it's book %d" % i, i / 3) for i in range(200)]
+    for start in range(0, len(rows), 40):  # D1 binds at most 100 parameters per statement
+        chunk = rows[start:start + 40]
+        api.d1_query(D1_NAME, "INSERT INTO books (title, cover, price) VALUES " + ", ".join(["(?, X'00ff10', ?)"] * len(chunk)),
+                     [value for row in chunk for value in row])
+    api.d1_query(D1_NAME, "INSERT INTO authors VALUES ('O''Brien', 1910), ('Ada', NULL)")
+    api.call("POST", "/r2/buckets", json={"name": R2_BUCKET})
+    s3 = api.s3()
+    s3.put_object(Bucket=R2_BUCKET, Key="covers/1.png", Body=bytes(range(256)) * 4000)
+    s3.put_object(Bucket=R2_BUCKET, Key="covers/deep/2.bin", Body=os.urandom(300_000))
+    s3.put_object(Bucket=R2_BUCKET, Key="index.html", Body="<h1>books ✓</h1>".encode(), ContentType="text/html")
+
+
+def wipe(api):
+    namespace = api.kv_namespace_id(KV_TITLE)
+    keys = [key["name"] for key in api.call("GET", "/storage/kv/namespaces/%s/keys" % namespace, params={"limit": 1000})]
+    api.call("POST", "/storage/kv/namespaces/%s/bulk/delete" % namespace, json=keys)
+    api.call("PUT", "/storage/kv/namespaces/%s/values/%s" % (namespace, "stray"), content=b"not in the backup")
+    api.call("DELETE", "/d1/database/%s" % api.d1_id(D1_NAME))
+    s3 = api.s3()
+    s3.delete_object(Bucket=R2_BUCKET, Key="covers/1.png")
+    s3.put_object(Bucket=R2_BUCKET, Key="index.html", Body=b"defaced")
+    s3.put_object(Bucket=R2_BUCKET, Key="stray.txt", Body=b"not in the backup")
+
+
+def backup_vars(root):
+    return json.dumps({"backup_root": str(root), "backup_kv_namespaces": [KV_TITLE], "backup_d1_databases": [D1_NAME],
+                       "backup_r2_buckets": [R2_BUCKET]})
+
+
+@pytest.fixture
+def filled(fresh):
+    api = Api(fresh)
+    fill(api)
+    return api
+
+
+@pytest.mark.timeout(900)  # four playbook runs
+def test_round_trip_is_byte_identical_and_a_second_restore_is_a_no_op(filled, fresh, tmp_path):
+    api = filled
+    before = {"kv": api.kv_snapshot(KV_TITLE), "d1": api.d1_snapshot(D1_NAME), "r2": api.r2_snapshot(R2_BUCKET)}
+    assert len(before["kv"]) == 301 and len(before["d1"]["books"]) == 200 and len(before["r2"]) == 3
+    backup = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/backup.yml")
+    assert backup.rc == 0, backup.output
+    (set_name,) = os.listdir(tmp_path)
+    manifest = json.loads((tmp_path / set_name / "manifest.json").read_text())
+    assert {item["kind"]: item["name"] for item in manifest["items"]} == {"kv": KV_TITLE, "d1": D1_NAME, "r2": R2_BUCKET}
+    for relative, entry in manifest["files"].items():
+        assert hashlib.sha256((tmp_path / set_name / relative).read_bytes()).hexdigest() == entry["sha256"]
+
+    wipe(api)
+    fresh.reset_calls()
+    preview = run_playbook(fresh, "--check", "--diff", "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    assert preview.rc == 0, preview.output
+    assert preview.changed > 0
+    assert fresh.calls()["writes"] == 0, fresh.calls()
+
+    restore = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    assert restore.rc == 0, restore.output
+    after = {"kv": api.kv_snapshot(KV_TITLE), "d1": api.d1_snapshot(D1_NAME), "r2": api.r2_snapshot(R2_BUCKET)}
+    assert after == before
+
+    fresh.reset_calls()
+    again = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    assert again.rc == 0, again.output
+    assert again.changed == 0, again.output
+    assert fresh.calls()["writes"] == 0, fresh.calls()
+
+
+DAMAGES = {
+    "corrupt": "d1/%s.sql does not match its sha256 in the manifest" % D1_NAME,
+    "truncate": "d1/%s.sql has" % D1_NAME,
+    "partial": "No complete backup set in",
+}
+
+
+@pytest.mark.timeout(900)  # five playbook runs
+def test_a_damaged_set_is_refused_before_any_write(filled, fresh, tmp_path):
+    original = tmp_path / "original"
+    backup = run_playbook(fresh, "-e", backup_vars(original), playbook="playbooks/backup.yml")
+    assert backup.rc == 0, backup.output
+    (set_name,) = os.listdir(original)
+    for damage, expected in DAMAGES.items():
+        root = tmp_path / damage
+        shutil.copytree(original, root)
+        dump = root / set_name / "d1" / (D1_NAME + ".sql")
+        if damage == "corrupt":
+            data = bytearray(dump.read_bytes())
+            data[-5] ^= 0x01
+            dump.write_bytes(bytes(data))
+        elif damage == "truncate":
+            dump.write_bytes(dump.read_bytes()[:-100])
+        else:
+            (root / set_name / "manifest.json").unlink()
+        fresh.reset_calls()
+        restore = run_playbook(fresh, "-e", backup_vars(root), playbook="playbooks/restore.yml")
+        assert restore.rc != 0, damage
+        assert expected in restore.output, restore.output
+        assert fresh.calls()["writes"] == 0, (damage, fresh.calls())
+    # Naming the partial set explicitly is refused too, with the reason.
+    restore = run_playbook(fresh, "-e", backup_vars(tmp_path / "partial"), "-e", "restore_set=" + set_name,
+                           playbook="playbooks/restore.yml")
+    assert restore.rc != 0
+    assert "has no manifest.json: it is partial" in restore.output, restore.output
+
+
+def test_prod_restore_needs_confirmation(fresh, tmp_path):
+    result = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml", inventory="inventories/prod")
+    assert result.rc != 0
+    assert "prod is protected: re-run with -e confirm=prod" in result.output
+    assert fresh.calls()["writes"] == 0

@@ -1,0 +1,83 @@
+"""Queues: queues with settings, Worker consumers, the enqueue hook for the edge runtime."""
+import pytest
+
+from emulator.api import queues
+from emulator.store import Store
+from tests.emulator.helpers import error_codes
+
+
+def q_path(account_id, *rest):
+    return "/accounts/%s/queues" % account_id + "".join("/" + part for part in rest)
+
+
+@pytest.fixture
+def queue(api, account_id):
+    return api.post(q_path(account_id), json={"queue_name": "tasks"}).json()["result"]
+
+
+def test_create_get_list_update_delete(api, account_id, queue):
+    assert queue["queue_name"] == "tasks" and len(queue["queue_id"]) == 32
+    assert queue["settings"] == {"delivery_delay": 0, "delivery_paused": False, "message_retention_period": 345600}
+    assert queue["consumers"] == [] and queue["consumers_total_count"] == 0
+    assert [q["queue_name"] for q in api.get(q_path(account_id)).json()["result"]] == ["tasks"]
+    patched = api.patch(q_path(account_id, queue["queue_id"]), json={"settings": {"delivery_delay": 30}}).json()["result"]
+    assert patched["settings"]["delivery_delay"] == 30 and patched["settings"]["message_retention_period"] == 345600
+    put = api.put(q_path(account_id, queue["queue_id"]),
+                  json={"queue_name": "tasks", "settings": {"message_retention_period": 3600}}).json()["result"]
+    assert put["settings"] == {"delivery_delay": 0, "delivery_paused": False, "message_retention_period": 3600}
+    assert api.get(q_path(account_id, queue["queue_id"])).json()["result"]["settings"] == put["settings"]
+    assert api.delete(q_path(account_id, queue["queue_id"])).status_code == 200
+    missing = api.get(q_path(account_id, queue["queue_id"]))
+    assert missing.status_code == 404 and error_codes(missing) == [11000]
+
+
+def test_bad_names_duplicates_and_settings_out_of_range(unchecked, account_id, queue):
+    for bad in ("Tasks", "-tasks", "a" * 64, ""):
+        assert error_codes(unchecked.post(q_path(account_id), json={"queue_name": bad})) == [11003], bad
+    duplicate = unchecked.post(q_path(account_id), json={"queue_name": "tasks"})
+    assert duplicate.status_code == 409 and error_codes(duplicate) == [11009]
+    out_of_range = unchecked.patch(q_path(account_id, queue["queue_id"]), json={"settings": {"delivery_delay": 999999}})
+    assert out_of_range.status_code == 400 and "delivery_delay" in out_of_range.json()["errors"][0]["message"]
+
+
+def test_consumers_with_settings_and_dead_letter_queue(api, unchecked, account_id, queue):
+    api.post(q_path(account_id), json={"queue_name": "tasks-dlq"})
+    created = api.post(q_path(account_id, queue["queue_id"], "consumers"), json={
+        "script_name": "worker-a", "type": "worker", "dead_letter_queue": "tasks-dlq",
+        "settings": {"batch_size": 50, "max_retries": 5, "max_wait_time_ms": 2000}}).json()["result"]
+    assert created["settings"]["batch_size"] == 50 and created["dead_letter_queue"] == "tasks-dlq"
+    assert created["type"] == "worker" and created["queue_name"] == "tasks"
+    listed = api.get(q_path(account_id, queue["queue_id"], "consumers")).json()["result"]
+    assert [c["consumer_id"] for c in listed] == [created["consumer_id"]]
+    assert api.get(q_path(account_id, queue["queue_id"])).json()["result"]["consumers_total_count"] == 1
+    updated = api.put(q_path(account_id, queue["queue_id"], "consumers", created["consumer_id"]), json={
+        "script_name": "worker-a", "type": "worker", "settings": {"batch_size": 10}}).json()["result"]
+    assert updated["settings"]["batch_size"] == 10 and updated["dead_letter_queue"] == ""
+    twice = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "worker-a", "type": "worker"})
+    assert twice.status_code == 409
+    no_dlq = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"),
+                            json={"script_name": "worker-b", "type": "worker", "dead_letter_queue": "nope"})
+    assert no_dlq.status_code == 404 and error_codes(no_dlq) == [11000]
+    assert api.delete(q_path(account_id, queue["queue_id"], "consumers", created["consumer_id"])).status_code == 200
+    assert api.get(q_path(account_id, queue["queue_id"], "consumers")).json()["result"] == []
+
+
+def test_consumer_for_a_missing_queue_is_404(unchecked, account_id):
+    response = unchecked.post(q_path(account_id, "0" * 32, "consumers"), json={"script_name": "w", "type": "worker"})
+    assert response.status_code == 404 and error_codes(response) == [11000]
+
+
+def test_queue_exists_and_enqueue_for_the_edge_runtime(fresh, account_id, queue):
+    store = Store(fresh.data_dir)
+    try:
+        with store.read() as db:
+            assert queues.queue_exists(db, account_id, "tasks")
+            assert not queues.queue_exists(db, account_id, "other")
+        message_id = queues.enqueue_message(store, account_id, "tasks", '{"job": 1}')
+        with store.read() as db:
+            rows = db.execute("SELECT id, body FROM queue_messages").fetchall()
+        assert [(row["id"], bytes(row["body"])) for row in rows] == [(message_id, b'{"job": 1}')]
+        with pytest.raises(LookupError):
+            queues.enqueue_message(store, account_id, "other", "x")
+    finally:
+        store.close()
