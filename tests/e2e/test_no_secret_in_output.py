@@ -10,7 +10,8 @@ from tests.support.emulator import EmulatorProcess
 @pytest.fixture
 def private_emulator(tmp_path):
     # Its own token, so the test can also prove the API token never shows.
-    with EmulatorProcess(data_dir=str(tmp_path / "emu"), token="tok-" + uuid.uuid4().hex) as emu:
+    # With the edge: the deploys gate the Worker on its real responses.
+    with EmulatorProcess(data_dir=str(tmp_path / "emu"), token="tok-" + uuid.uuid4().hex, edge=True) as emu:
         yield emu
 
 
