@@ -18,6 +18,7 @@ from tests.e2e.conftest import run_playbook
 KV_TITLE = "books-api-local-cache"
 D1_NAME = "books-local"
 R2_BUCKET = "books-local-assets"
+UPLOAD_BUCKET = "books-local-backups"
 
 
 class Api:
@@ -90,6 +91,7 @@ def fill(api):
                      [value for row in chunk for value in row])
     api.d1_query(D1_NAME, "INSERT INTO authors VALUES ('O''Brien', 1910), ('Ada', NULL)")
     api.call("POST", "/r2/buckets", json={"name": R2_BUCKET})
+    api.call("POST", "/r2/buckets", json={"name": UPLOAD_BUCKET})
     s3 = api.s3()
     s3.put_object(Bucket=R2_BUCKET, Key="covers/1.png", Body=bytes(range(256)) * 4000)
     s3.put_object(Bucket=R2_BUCKET, Key="covers/deep/2.bin", Body=os.urandom(300_000))
@@ -125,9 +127,16 @@ def test_round_trip_is_byte_identical_and_a_second_restore_is_a_no_op(filled, fr
     api = filled
     before = {"kv": api.kv_snapshot(KV_TITLE), "d1": api.d1_snapshot(D1_NAME), "r2": api.r2_snapshot(R2_BUCKET)}
     assert len(before["kv"]) == 301 and len(before["d1"]["books"]) == 200 and len(before["r2"]) == 3
-    backup = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/backup.yml")
+    backup = run_playbook(fresh, "-e", backup_vars(tmp_path), "-e", "backup_upload_bucket=" + UPLOAD_BUCKET,
+                          playbook="playbooks/backup.yml")
     assert backup.rc == 0, backup.output
     (set_name,) = os.listdir(tmp_path)
+    # The set was copied to R2 too: every file and the manifest, byte for byte.
+    uploaded = api.r2_snapshot(UPLOAD_BUCKET)
+    prefix = "backups/local/%s/" % set_name
+    local = {prefix + path.relative_to(tmp_path / set_name).as_posix(): path.read_bytes()
+             for path in (tmp_path / set_name).rglob("*") if path.is_file()}
+    assert uploaded == local
     manifest = json.loads((tmp_path / set_name / "manifest.json").read_text())
     assert {item["kind"]: item["name"] for item in manifest["items"]} == {"kv": KV_TITLE, "d1": D1_NAME, "r2": R2_BUCKET}
     for relative, entry in manifest["files"].items():
