@@ -464,6 +464,14 @@ def host_map(db):
 
 ACCOUNT_WORKERS = "/accounts/{account_id}/workers"
 ZONE_ROUTES = "/zones/{zone_id}/workers/routes"
+
+def forget_script(db, account_id, script_name):
+    """What goes with a deleted script (its cron triggers and workers.dev setting), as on Cloudflare.
+
+    Routes and custom domains stay: Cloudflare keeps them (a route to a deleted script serves nothing)."""
+    db.execute("DELETE FROM worker_schedules WHERE account_id = ? AND script_name = ?", (account_id, script_name))
+    db.execute("DELETE FROM worker_script_subdomains WHERE account_id = ? AND script_name = ?", (account_id, script_name))
+
 ROUTES = [
     Route("GET", ZONE_ROUTES, list_routes),
     Route("POST", ZONE_ROUTES, create_route),

@@ -2,6 +2,7 @@
 import json
 
 from emulator import hooks, multipart
+from emulator.api import worker_triggers
 from emulator.api import worker_versions as versions
 from emulator.api import workers_model as model
 from emulator.envelope import ApiError, ok, raw
@@ -157,6 +158,7 @@ def delete_script(req):
     with req.store.write() as db:
         model.delete_script(db, model.load_script(db, req.account_id, req.params["script_name"]))
         versions.delete_history(db, req.account_id, req.params["script_name"])
+        worker_triggers.forget_script(db, req.account_id, req.params["script_name"])
     hooks.publish("deployments")
     return ok(None)
 

@@ -123,6 +123,15 @@ def test_schedules_put_replaces_the_whole_set(api, account_id, script):
     assert api.put(path, json=[]).json()["result"] == {"schedules": []}
 
 
+def test_deleting_a_script_deletes_its_schedules_and_workers_dev_setting(api, account_id, script):
+    api.put(workers_path(account_id, "scripts", script, "schedules"), json=[{"cron": "*/5 * * * *"}])
+    api.post(workers_path(account_id, "scripts", script, "subdomain"), json={"enabled": False})
+    assert api.delete(workers_path(account_id, "scripts", script)).status_code == 200
+    assert upload_script(api, account_id, script).status_code == 200
+    assert api.get(workers_path(account_id, "scripts", script, "schedules")).json()["result"] == {"schedules": []}
+    assert api.get(workers_path(account_id, "scripts", script, "subdomain")).json()["result"]["enabled"] is True
+
+
 @pytest.mark.parametrize("cron", ["* * * *", "60 * * * *", "0 24 * * *", "0 0 0 * *", "0 0 * 13 *", "0 2 * * 0",
                                   "0 0 * * FOO", "*/0 * * * *", "5-1 * * * *"])
 def test_invalid_cron_is_10100_and_changes_nothing(unchecked, account_id, script, cron):
