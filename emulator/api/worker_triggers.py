@@ -462,9 +462,6 @@ def host_map(db):
     return entries
 
 
-ACCOUNT_WORKERS = "/accounts/{account_id}/workers"
-ZONE_ROUTES = "/zones/{zone_id}/workers/routes"
-
 def forget_script(db, account_id, script_name):
     """What goes with a deleted script (its cron triggers and workers.dev setting), as on Cloudflare.
 
@@ -472,6 +469,9 @@ def forget_script(db, account_id, script_name):
     db.execute("DELETE FROM worker_schedules WHERE account_id = ? AND script_name = ?", (account_id, script_name))
     db.execute("DELETE FROM worker_script_subdomains WHERE account_id = ? AND script_name = ?", (account_id, script_name))
 
+
+ACCOUNT_WORKERS = "/accounts/{account_id}/workers"
+ZONE_ROUTES = "/zones/{zone_id}/workers/routes"
 ROUTES = [
     Route("GET", ZONE_ROUTES, list_routes),
     Route("POST", ZONE_ROUTES, create_route),
