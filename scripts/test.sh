@@ -11,6 +11,7 @@
 #   unit         pytest tests/unit and the repository-level tests (tests/test_*.py:
 #                collection metadata, repository hygiene)
 #   emulator     pytest tests/emulator (the emulator against the OpenAPI schema and the official SDK)
+#   clients      pytest tests/clients (Cloudflare's own clients, wrangler and the official SDK, against the emulator)
 #   e2e          pytest tests/e2e (real ansible-playbook runs against the emulator)
 #   integration  ansible-test integration, every target, against an emulator started for it
 #   molecule     molecule test -s <each scenario of extensions/molecule>, from the repository root
@@ -22,13 +23,13 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-ALL_STAGES=(lint sanity unit emulator e2e integration molecule)
+ALL_STAGES=(lint sanity unit emulator clients e2e integration molecule)
 # The emulator's default account and token (docs/dev/interfaces.md).
 EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
 EMULATOR_TOKEN="cfops-local-emulator-token"
 
 usage() {
-    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -36,7 +37,7 @@ selected=()
 for arg in "$@"; do
     case "$arg" in
         -h|--help) usage ;;
-        lint|sanity|unit|emulator|e2e|integration|molecule) selected+=("$arg") ;;
+        lint|sanity|unit|emulator|clients|e2e|integration|molecule) selected+=("$arg") ;;
         *) echo "test.sh: unknown stage '$arg' (stages: ${ALL_STAGES[*]})" >&2; exit 2 ;;
     esac
 done
@@ -116,6 +117,10 @@ stage_unit() {
 
 stage_emulator() {
     run_pytest tests/emulator
+}
+
+stage_clients() {
+    run_pytest tests/clients
 }
 
 stage_e2e() {
