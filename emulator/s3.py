@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from emulator.api import r2
+from emulator.api import d1, r2
 from emulator.s3_auth import S3AuthError, parse_query, verify
 from emulator.store import new_id, now_iso
 
@@ -256,6 +256,8 @@ READ_OPERATIONS = {"ListBuckets", "ListObjectsV2", "ListObjects", "HeadBucket", 
 def handle(handler, state):
     """Serve one S3 request on ``handler`` (a BaseHTTPRequestHandler); returns the status sent."""
     req = S3Request(handler, state)
+    if req.account_id == d1.IMPORT_UPLOADS:
+        return _d1_import_upload(req)
     state.calls.record(req.method, "s3:" + req.operation, req.operation not in READ_OPERATIONS, faulted=False)
     try:
         token, payload_hash = verify(state.store, req.method, req.raw_path, req.raw_query, req.headers)
@@ -278,6 +280,18 @@ def handle(handler, state):
     except Exception:
         traceback.print_exc(file=sys.stderr)
         return _send_error(req, S3Error(500, "InternalError", "We encountered an internal error. Please try again."))
+
+
+def _d1_import_upload(req):
+    """PUT of a D1 import file to the signed ``upload_url`` that ``import`` ``init`` gave (R2's presigned URL on
+    Cloudflare): streamed to disk, answered 200 with the MD5 as ``ETag``, which wrangler compares with its own."""
+    req.state.calls.record(req.method, "s3:D1ImportUpload", True, faulted=False)
+    if req.method != "PUT" or req.key:
+        return _send_error(req, S3Error(405, "MethodNotAllowed", "Upload the import file with PUT to the upload_url."))
+    status, value = d1.receive_import_upload(req.store, req.bucket, req.query.get("signature", ""), req.body)
+    if status != 200:
+        return _send_error(req, S3Error(status, value, "The upload URL is not valid for this file."))
+    return _send(req, 200, headers={"ETag": '"%s"' % value})
 
 
 def _send_error(req, error):
