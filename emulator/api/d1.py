@@ -241,8 +241,14 @@ def _has_code(statement):
     return without_comments.strip(" \t\r\n;") != ""
 
 
+def _result_code(exc):
+    """SQLite's primary result code name, as D1 ends its messages (``...: SQLITE_CONSTRAINT``)."""
+    name = getattr(exc, "sqlite_errorname", None) or "SQLITE_ERROR"
+    return "_".join(name.split("_")[:2])
+
+
 def _sql_error(exc):
-    return ApiError(400, SQL_ERROR, "%s: SQLITE_ERROR" % exc)
+    return ApiError(400, SQL_ERROR, "%s: %s" % (exc, _result_code(exc)))
 
 
 def _statement_too_long():
@@ -554,7 +560,7 @@ def _run_import(store, bookmark, database_uuid, path):
     except (sqlite3.Error, UnicodeDecodeError, OSError) as exc:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
-        text = str(exc) if "SQLITE_" in str(exc) else "%s: SQLITE_ERROR" % exc
+        text = str(exc) if "SQLITE_" in str(exc) else "%s: %s" % (exc, _result_code(exc))
         outcome, status, error = None, "error", "%s (statement %d; nothing was applied)" % (text, count + 1)
         message = "Import failed; the database is unchanged"
     finally:

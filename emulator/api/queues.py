@@ -251,6 +251,12 @@ def _consumer(db, req, queue_row):
     return consumer
 
 
+def get_consumer(req):
+    with req.store.read() as db:
+        row = _queue(db, req)
+        return ok(_consumer_view(_consumer(db, req, row), row["name"]))
+
+
 def update_consumer(req):
     body = req.json_object(INVALID_REQUEST)
     with req.store.write() as db:
@@ -281,6 +287,7 @@ ROUTES = [
     Route("DELETE", BASE + "/{queue_id}", delete_queue),
     Route("GET", BASE + "/{queue_id}/consumers", list_consumers),
     Route("POST", BASE + "/{queue_id}/consumers", create_consumer),
+    Route("GET", BASE + "/{queue_id}/consumers/{consumer_id}", get_consumer),
     Route("PUT", BASE + "/{queue_id}/consumers/{consumer_id}", update_consumer),
     Route("DELETE", BASE + "/{queue_id}/consumers/{consumer_id}", delete_consumer),
 ]

@@ -217,3 +217,9 @@ def test_a_statement_over_100000_bytes_is_refused_by_query_and_by_import(api, un
     assert answer["status"] == "error" and "statement too long" in answer["error"]
     fits = "INSERT INTO big VALUES ('%s');" % ("x" * 99000)
     assert api.post(db_path(account_id, database, "query"), json={"sql": fits}).status_code == 200
+
+
+def test_a_constraint_error_ends_with_sqlite_constraint_as_d1_words_it(api, unchecked, account_id, database):
+    api.post(db_path(account_id, database, "query"), json={"sql": "CREATE TABLE u (id TEXT PRIMARY KEY); INSERT INTO u VALUES ('a')"})
+    duplicate = unchecked.post(db_path(account_id, database, "query"), json={"sql": "INSERT INTO u VALUES ('a')"})
+    assert duplicate.json()["errors"] == [{"code": 7500, "message": "UNIQUE constraint failed: u.id: SQLITE_CONSTRAINT"}]
