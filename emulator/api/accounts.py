@@ -87,13 +87,9 @@ def verify_account_token(req):
     return _verified(req)
 
 
-def _require_user(req, code, message):
-    if req.token["owner"] != "user":
-        raise ApiError(403, code, message)
-
-
 def get_user(req):
-    _require_user(req, UNAUTHORIZED, "Unauthorized to access requested resource")
+    if req.token["owner"] != "user":
+        raise ApiError(403, UNAUTHORIZED, "Unauthorized to access requested resource")
     return ok({"id": USER_ID, "email": USER_EMAIL, "first_name": "Local", "last_name": "User", "username": USER_ID,
                "country": None, "zipcode": None, "telephone": None, "betas": [], "organizations": [],
                "has_pro_zones": False, "has_business_zones": False, "has_enterprise_zones": False,
@@ -107,7 +103,8 @@ def membership_view(row):
 
 
 def list_memberships(req):
-    _require_user(req, AUTHENTICATION_ERROR, "Authentication error")
+    if req.token["owner"] != "user":
+        raise ApiError(403, AUTHENTICATION_ERROR, "Authentication error")
     page, per_page = page_window(req, 20, 5, 50)
     status = req.arg("status")
     rows = _visible_accounts(req, req.arg("account.name") or req.arg("name"), direction_arg(req) == "desc")
