@@ -252,3 +252,12 @@ def test_deleting_a_namespace_deletes_its_keys(api, account_id):
     again = create_namespace(api, account_id, "goes")
     assert again != first
     assert api.get(ns_path(account_id, again, "keys")).json()["result"] == []
+
+
+def test_bad_bodies_cursors_and_key_names_have_their_codes(unchecked, account_id, namespace):
+    bad_item = unchecked.put(ns_path(account_id, namespace, "bulk"), json=[{"key": "k"}])
+    assert bad_item.status_code == 400 and error_codes(bad_item) == [10011]
+    bad_cursor = unchecked.get(ns_path(account_id, namespace, "keys"), params={"cursor": "__4"})  # not UTF-8 once decoded
+    assert bad_cursor.status_code == 400 and error_codes(bad_cursor) == [10011]
+    dot = unchecked.put(ns_path(account_id, namespace) + "/values/%2E%2E", content=b"x")
+    assert dot.status_code == 400 and error_codes(dot) == [10020]

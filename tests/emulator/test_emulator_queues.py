@@ -79,6 +79,17 @@ def test_the_list_finds_queues_by_name_the_way_wrangler_asks(api, account_id, qu
     assert paged["result_info"] == {"page": 2, "per_page": 2, "count": 2, "total_count": 4, "total_pages": 2}
 
 
+def test_settings_out_of_range_unknown_consumers_and_second_consumers_have_their_codes(api, unchecked, account_id, queue):
+    out_of_range = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"),
+                                  json={"script_name": "w", "type": "worker", "settings": {"batch_size": 101}})
+    assert out_of_range.status_code == 400 and error_codes(out_of_range) == [11001]
+    unknown = unchecked.delete(q_path(account_id, queue["queue_id"], "consumers", "0" * 32))
+    assert unknown.status_code == 404 and error_codes(unknown) == [11005]
+    api.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
+    second = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
+    assert second.status_code == 409 and error_codes(second) == [11007]
+
+
 def test_consumer_for_a_missing_queue_is_404(unchecked, account_id):
     response = unchecked.post(q_path(account_id, "0" * 32, "consumers"), json={"script_name": "w", "type": "worker"})
     assert response.status_code == 404 and error_codes(response) == [11000]
