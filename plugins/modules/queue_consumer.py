@@ -15,8 +15,8 @@ description:
     retries, concurrency and dead-letter queue, or is no longer a consumer.
   - One read (the queue and the dead-letter queue looked up by name, C(GET .../queues?name=...); a queue
     carries its consumers) and at most one write.
-  - The consumer is found by the Worker it names, which the API gives as C(script) (also accepted:
-    C(service) and C(script_name)), so a second run changes nothing and O(state=absent) finds it.
+  - The consumer is found by the Worker it names, which the API gives as C(script) (C(service) and
+    C(script_name) are accepted too), so a second run changes nothing and O(state=absent) finds it.
   - The queue and the dead-letter queue must exist; the module says so before any write.
   - Settings left unset are not changed on an existing consumer (Cloudflare's defaults apply at creation).
 author:
