@@ -249,8 +249,7 @@ def _upload(url, path, size, etag, sleep):
     """PUT the file to the signed upload URL (no API token: the URL carries its own signature); check its ETag."""
     def chunks():
         with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(DOWNLOAD_CHUNK), b""):
-                yield chunk
+            yield from iter(lambda: handle.read(DOWNLOAD_CHUNK), b"")
     failure = None
     for attempt in range(UPLOAD_ATTEMPTS):  # a PUT of the same bytes is idempotent
         if attempt:

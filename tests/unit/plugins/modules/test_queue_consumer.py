@@ -112,8 +112,8 @@ def test_a_server_that_filters_by_one_name_only_still_finds_the_dead_letter_queu
 
     def handler(request):
         first = (request.query.get("name") or [None])[0]
-        return Reply(200, envelope([q for q in queues if q["queue_name"] == first], {"page": 1, "per_page": 100,
-                                                                                       "count": 1, "total_count": 1}))
+        info = {"page": 1, "per_page": 100, "count": 1, "total_count": 1}
+        return Reply(200, envelope([q for q in queues if q["queue_name"] == first], info))
     server.handler = handler
     result = attach(server, capsys)
     assert result["changed"] is False, result
