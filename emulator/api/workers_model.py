@@ -321,6 +321,13 @@ def check_bindings(db, account_id, bindings, previous=(), keep_types=(), inherit
         elif kind == "json":
             if "json" not in binding:
                 raise invalid("json binding %r needs a 'json' value" % name)
+        elif kind == "d1":
+            # wrangler and Terraform send ``id``, the SDK's upload type names ``database_id``; the
+            # settings and version responses carry ``database_id`` (and ``id``).
+            database_id = binding.get("id") or binding.get("database_id")
+            if not isinstance(database_id, str) or not database_id:
+                raise invalid("binding %s of type d1 must have a valid `id` specified" % name)
+            binding["id"] = binding["database_id"] = database_id
         result.append(binding)
     for binding in previous:
         if binding["type"] in keep_types and binding["name"] not in names:
@@ -348,10 +355,17 @@ def secrets_of(script):
     return [public_binding(binding) for binding in script.bindings if binding["type"] in SECRET_TYPES]
 
 
+def script_tag(script):
+    """The script's immutable id (SDK ``Script.tag``; wrangler reads it from the services endpoint):
+    stable for the script's life, new when it is deleted and uploaded again."""
+    return hashlib.sha256(("%s/%s/%s" % (script.account_id, script.name, script.created_on)).encode("utf-8")).hexdigest()[:32]
+
+
 def script_view(script):
     settings = script.settings
     view = {
         "id": script.name,
+        "tag": script_tag(script),
         "etag": script.etag,
         "created_on": script.created_on,
         "modified_on": script.modified_on,

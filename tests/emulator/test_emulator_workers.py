@@ -4,6 +4,7 @@ import email.policy
 import json
 import uuid
 
+import httpx
 import pytest
 
 from tests.emulator.helpers import MODULE, create_namespace, error_codes, upload_parts, upload_script
@@ -215,6 +216,43 @@ MISSING_SCRIPT_CALLS = [
 def test_every_call_on_a_missing_script_is_404_code_10007(api, account_id, method, suffix):
     body = {"PUT": {"name": "A", "text": "t", "type": "secret_text"}, "PATCH": {"secrets": {}} if "bulk" in suffix else {"logpush": True}}
     response = api.request(method, script_path(account_id, "no-such-worker") + suffix, json=body.get(method))
+    assert response.status_code == 404
+    assert response.json()["errors"] == [{"code": 10007, "message": "This Worker does not exist on your account."}]
+
+
+# The Worker as a "service": what wrangler deploy and wrangler versions upload read first ------------------------
+
+@pytest.fixture
+def plain(fresh):
+    """A client without schema validation, for the route the 2024 OpenAPI subset lacks."""
+    with httpx.Client(base_url=fresh.base_url, headers={"Authorization": "Bearer " + fresh.token}, timeout=10,
+                      trust_env=False) as client:
+        yield client
+
+
+def service_path(account_id, name):
+    return "/accounts/%s/workers/services/%s" % (account_id, name)
+
+
+def test_the_service_view_names_the_script_tag_and_last_deploy_source(api, plain, account_id):
+    uploaded = upload_script(api, account_id, "my-worker").json()["result"]
+    service = plain.get(service_path(account_id, "my-worker")).json()["result"]
+    script = service["default_environment"]["script"]
+    # wrangler deploy.ts reads default_environment.script.{tag, tags, last_deployed_from}.
+    assert service["id"] == "my-worker" and service["default_environment"]["environment"] == "production"
+    assert script["tag"] == uploaded["tag"] and len(script["tag"]) == 32
+    assert script["tags"] == [] and script["last_deployed_from"] == "api"
+    # The tag is the script's immutable id: kept by uploads, new for a script deleted and made again.
+    upload_script(api, account_id, "my-worker")
+    assert plain.get(service_path(account_id, "my-worker")).json()["result"]["default_environment"]["script"]["tag"] == script["tag"]
+    api.delete(script_path(account_id))
+    upload_script(api, account_id, "my-worker")
+    assert plain.get(service_path(account_id, "my-worker")).json()["result"]["default_environment"]["script"]["tag"] != script["tag"]
+
+
+def test_a_missing_service_is_10007_which_wrangler_takes_as_not_deployed_yet(plain, account_id):
+    # wrangler's isWorkerNotFoundError: code 10007 (or 10090 for a legacy environment).
+    response = plain.get(service_path(account_id, "no-such-worker"))
     assert response.status_code == 404
     assert response.json()["errors"] == [{"code": 10007, "message": "This Worker does not exist on your account."}]
 
