@@ -292,7 +292,7 @@ def _version_row(db, account_id, script_name, version_id):
                       (account_id, script_name, version_id)).fetchone()
 
 
-def _load_version(db, account_id, script_name, version_id):
+def load_version(db, account_id, script_name, version_id):
     row = _version_row(db, account_id, script_name, version_id)
     if row is None:
         raise ApiError(404, VERSION_NOT_FOUND, "Version %s of Worker %s was not found" % (version_id, script_name))
@@ -434,7 +434,7 @@ def list_versions(req):
 def get_version(req):
     with req.store.read() as db:
         model.load_script(db, req.account_id, req.params["script_name"])
-        return ok(version_view(_load_version(db, req.account_id, req.params["script_name"], req.params["version_id"])))
+        return ok(version_view(load_version(db, req.account_id, req.params["script_name"], req.params["version_id"])))
 
 
 # Deployments -------------------------------------------------------------------------------------------------
@@ -542,7 +542,7 @@ def create_deployment(req):
     versions, annotations = _deployment_request(req.json_object(model.UNPARSEABLE_BODY))
     with req.store.write() as db:
         script = model.load_script(db, req.account_id, req.params["script_name"])
-        rows = [_load_version(db, req.account_id, script.name, item["version_id"]) for item in versions]
+        rows = [load_version(db, req.account_id, script.name, item["version_id"]) for item in versions]
         _check_deployable(db, script, rows, req.bool_arg("force"))
         view = _deployment_view(deploy(db, script, versions, annotations))
     hooks.publish("deployments")

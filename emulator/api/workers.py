@@ -81,11 +81,18 @@ def list_scripts(req):
 
 
 def download_script(req):
+    """The script's modules; with ``?version=`` a version's (wrangler's ``versions secret put`` reads
+    ``content/v2?version={id}`` to upload the same code again)."""
     with req.store.read() as db:
         script = model.load_script(db, req.account_id, req.params["script_name"])
-        modules = model.load_modules(db, script)
-    headers = {"CF-Entrypoint": script.main_module}
-    if not script.has_modules:
+        main_module, has_modules = script.main_module, script.has_modules
+        if req.arg("version"):
+            row = versions.load_version(db, req.account_id, script.name, req.arg("version"))
+            main_module, has_modules, modules = row["main_module"], bool(row["has_modules"]), versions.version_modules(db, row)
+        else:
+            modules = model.load_modules(db, script)
+    headers = {"CF-Entrypoint": main_module}
+    if not has_modules:
         return raw(modules[0].content if modules else b"", "application/javascript", headers)
     body, content_type = multipart.build((m.name, m.name, m.content_type, m.content) for m in modules)
     return raw(body, content_type, headers)

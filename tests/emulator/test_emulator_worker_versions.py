@@ -1,5 +1,6 @@
 """Worker versions, deployments (gradual, rollback refusals), Durable Object migrations, active_deployments."""
 import json
+import uuid
 
 import httpx
 import pytest
@@ -119,6 +120,16 @@ def test_a_version_read_echoes_only_message_tag_and_triggered_by(api, account_id
     listed = api.get(path(account_id, "versions"), params={"deployable": "true"}).json()["result"]["items"]
     assert [item["annotations"] for item in listed] == [{"workers/message": "m", "workers/tag": "t"},
                                                         {"workers/triggered_by": "upload"}]
+
+
+def test_a_versions_modules_download_by_version_id(api, account_id, script):
+    # wrangler's `versions secret put` reads content/v2?version={id} to upload the same code again.
+    first = api.get(path(account_id, "versions")).json()["result"]["items"][0]["id"]
+    second = upload_version(api, account_id).json()["result"]["id"]
+    assert V2 in api.get(path(account_id, "content", "v2"), params={"version": second}).content
+    assert MODULE in api.get(path(account_id, "content", "v2"), params={"version": first}).content
+    assert MODULE in api.get(path(account_id, "content", "v2")).content        # what serves: version 1
+    assert api.get(path(account_id, "content", "v2"), params={"version": str(uuid.uuid4())}).status_code == 404
 
 
 def test_a_script_upload_annotates_its_version(api, account_id):
