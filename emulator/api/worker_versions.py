@@ -423,8 +423,11 @@ def list_versions(req):
         model.load_script(db, req.account_id, req.params["script_name"])
         rows = _versions(db, req.account_id, req.params["script_name"])
     if req.bool_arg("deployable"):
-        items = [_version_short(row) for row in rows[:DEPLOYABLE_VERSIONS]]
-        info = {"page": 1, "per_page": len(items), "count": len(items), "total_count": len(items), "total_pages": 1}
+        # "Ignores pagination" (SDK): every deployable version on the first page; a later page is empty,
+        # so a client that pages on until an empty page (the SDK's iterator) stops.
+        page = req.int_arg("page", 1, minimum=1)
+        items = [_version_short(row) for row in rows[:DEPLOYABLE_VERSIONS]] if page == 1 else []
+        info = {"page": page, "per_page": len(items), "count": len(items), "total_count": len(items), "total_pages": 1}
         return ok({"items": items}, result_info=info)
     page, per_page = page_window(req, 10, 1, 100)
     chunk, info = paginate(rows, page, per_page)
