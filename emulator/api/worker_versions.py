@@ -59,10 +59,10 @@ CREATE TABLE IF NOT EXISTS worker_deployments (
 """
 RESOURCE_TABLES = ("worker_version_modules", "worker_versions", "worker_deployments")
 
-# Error codes. Confirmed (wrangler source / API messages): 10079, 10215, 10220. The others (*) are
-# chosen for the emulator and listed as UNCONFIRMED in emulator/README.md.
+# Error codes, each with its source or marked an assumption in emulator/fidelity/worker_versions.yml.
 MIGRATION_TAG_MISMATCH = 10079
 CLASS_ALREADY_EXISTS = 10074
+DELETED_CLASS_STILL_BOUND = 10061
 VERSION_NOT_DEPLOYED = 10215
 SECRETS_CHANGED = 10220
 VERSION_NOT_FOUND = 10231           # *
@@ -263,10 +263,11 @@ def check_binding_resources(db, script, bindings, deleted_classes=()):
     workers_script and worker_version models have it computed)."""
     own_classes = script.settings.get("durable_object_classes") or {}
     for binding in bindings:
-        if binding["type"] == "durable_object_namespace" and binding.get("script_name") in (None, "", script.name) \
-                and binding.get("class_name") in deleted_classes:
-            raise _invalid("Cannot delete Durable Object class %r: binding %r in this upload still uses it"
-                           % (binding["class_name"], binding["name"]))
+        # Matched by class name alone, whatever script_name says (alchemy-run/alchemy#799); the live
+        # message is quoted in workers-sdk#8210.
+        if binding["type"] == "durable_object_namespace" and binding.get("class_name") in deleted_classes:
+            raise ApiError(400, DELETED_CLASS_STILL_BOUND, "Cannot apply --delete-class migration to class '%s' without also "
+                           "removing the binding that references it." % binding["class_name"])
         problem = _resource_problem(db, script.account_id, script.name, own_classes, binding)
         if problem:
             code = model.INVALID_KV_NAMESPACE if binding["type"] == "kv_namespace" else model.VALIDATION_FAILED

@@ -34,14 +34,15 @@ CREATE TABLE IF NOT EXISTS worker_modules (
 """
 RESOURCE_TABLES = ("worker_modules", "worker_scripts")
 
-# Error codes: Cloudflare's, from x-cfLinkErrors of the Workers schema and from live API messages.
+# Error codes: Cloudflare's, from x-cfLinkErrors of the Workers schema and from live API messages
+# (each with its source in emulator/fidelity/workers.yml).
 UNSUPPORTED_CONTENT_TYPE = 10001
 UNPARSEABLE_BODY = 10006
 SCRIPT_NOT_FOUND = 10007
 INVALID_SCRIPT_NAME = 10016
 VALIDATION_FAILED = 10021
 SCRIPT_TOO_LARGE = 10027
-INVALID_KV_NAMESPACE = 10041
+INVALID_KV_NAMESPACE = 10042   # "KV namespace 'ID' is not valid. ..." (workers-sdk#14249)
 BINDING_NAME_IN_USE = 10053
 SECRET_NOT_FOUND = 10056
 
@@ -311,7 +312,8 @@ def check_bindings(db, account_id, bindings, previous=(), keep_types=(), inherit
         elif kind == "kv_namespace":
             namespace_id = binding.get("namespace_id")
             if not isinstance(namespace_id, str) or not namespace_exists(db, account_id, namespace_id):
-                raise ApiError(400, INVALID_KV_NAMESPACE, "KV namespace '%s' is not valid." % (namespace_id,))
+                raise ApiError(400, INVALID_KV_NAMESPACE, "KV namespace '%s' is not valid. Please verify the namespace_id "
+                               "in your configuration." % (namespace_id,))
         elif kind in ("plain_text", "secret_text"):
             if kind == "secret_text" and "text" not in binding and keep_secret_text \
                     and previous_by_name.get(name, {}).get("type") == "secret_text":

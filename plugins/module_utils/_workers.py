@@ -546,11 +546,12 @@ def pending_migrations(steps, current_tag):
 
 
 def check_deleted_classes_unbound(migrations, bindings, script_name):
-    """A class the pending migrations delete must not be bound by this Worker's own bindings."""
+    """A class the pending migrations delete must not be bound by this upload. Cloudflare matches the
+    binding by class name alone, even one naming another script (alchemy-run/alchemy#799), and refuses
+    ("Cannot apply --delete-class migration ... without also removing the binding", workers-sdk#8210)."""
     deleted = {name for step in (migrations or {}).get("steps", []) for name in step.get("deleted_classes") or []}
     for binding in bindings:
-        if binding.get("type") == "durable_object_namespace" and binding.get("class_name") in deleted \
-                and binding.get("script_name") in (None, "", script_name):
+        if binding.get("type") == "durable_object_namespace" and binding.get("class_name") in deleted:
             raise InvalidInputError("migrations delete the Durable Object class %s, but binding %s (durable_objects) "
                                     "still uses it; remove the binding in the same change"
                                     % (binding["class_name"], binding["name"]))

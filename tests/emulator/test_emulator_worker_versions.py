@@ -314,9 +314,17 @@ def test_deleting_a_class_still_bound_is_refused(api, account_id):
                                                     bindings=[do_binding("COUNTER", "Counter")]))
     response = upload_script(api, account_id, SCRIPT, metadata(
         migrations={"old_tag": "v1", "new_tag": "v2", "deleted_classes": ["Counter"]}, bindings=[do_binding("COUNTER", "Counter")]))
-    assert response.status_code == 400 and error_codes(response) == [10021]
-    assert "binding 'COUNTER' in this upload still uses it" in response.json()["errors"][0]["message"]
+    # The live answer quoted in workers-sdk#8210.
+    assert response.status_code == 400 and error_codes(response) == [worker_versions.DELETED_CLASS_STILL_BOUND]
+    assert response.json()["errors"][0]["message"] == ("Cannot apply --delete-class migration to class 'Counter' without "
+                                                       "also removing the binding that references it.")
     assert api.get("/accounts/%s/workers/scripts" % account_id).json()["result"][0]["migration_tag"] == "v1"
+    # A binding naming another script with the same class name counts too (alchemy-run/alchemy#799).
+    upload_script(api, account_id, "elsewhere", metadata(migrations={"new_tag": "v1", "new_classes": ["Counter"]}))
+    response = upload_script(api, account_id, SCRIPT, metadata(
+        migrations={"old_tag": "v1", "new_tag": "v2", "deleted_classes": ["Counter"]},
+        bindings=[do_binding("COUNTER", "Counter", "elsewhere")]))
+    assert error_codes(response) == [10061]
 
 
 def test_binding_a_missing_class_is_refused_here_and_in_another_script(api, account_id):

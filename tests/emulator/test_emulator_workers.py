@@ -193,7 +193,9 @@ def test_binding_to_an_unknown_kv_namespace_is_rejected(api, account_id):
     metadata = {"main_module": "index.js", "bindings": [{"type": "kv_namespace", "name": "CACHE", "namespace_id": "0123456789abcdef0123456789abcdef"}]}
     response = upload_script(api, account_id, "my-worker", metadata)
     assert response.status_code == 400
-    assert response.json()["errors"] == [{"code": 10041, "message": "KV namespace '0123456789abcdef0123456789abcdef' is not valid."}]
+    # The live answer quoted in workers-sdk#14249.
+    assert response.json()["errors"] == [{"code": 10042, "message": "KV namespace '0123456789abcdef0123456789abcdef' is not "
+                                                              "valid. Please verify the namespace_id in your configuration."}]
 
 
 def test_upload_needs_multipart_with_a_metadata_part(unchecked, account_id):
@@ -271,7 +273,7 @@ def test_secret_put_list_get_delete(api, account_id):
     assert api.delete(script_path(account_id, "my-worker", "secrets", "API_KEY")).status_code == 200
     missing = api.get(script_path(account_id, "my-worker", "secrets", "API_KEY"))
     assert missing.status_code == 404
-    assert missing.json()["errors"] == [{"code": 10056, "message": "Secret 'API_KEY' not found"}]
+    assert missing.json()["errors"] == [{"code": 10056, "message": "Binding 'API_KEY' not found."}]   # workers-sdk#12812
     assert api.delete(script_path(account_id, "my-worker", "secrets", "API_KEY")).status_code == 404
 
 

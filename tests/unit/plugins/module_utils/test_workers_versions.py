@@ -61,12 +61,15 @@ def test_duplicate_tags_are_refused():
         validate_migrations([STEPS[0], dict(STEPS[1], tag="v1")])
 
 
-def test_deleting_a_class_this_worker_binds_is_refused_but_another_scripts_class_is_not():
+def test_deleting_a_class_this_upload_binds_is_refused_even_through_another_script():
+    # Cloudflare matches the binding by class name alone (alchemy-run/alchemy#799; workers-sdk#8210's message).
     migrations = pending_migrations(STEPS, "v2")
     own = {"type": "durable_object_namespace", "name": "TALLY", "class_name": "Tally"}
     with pytest.raises(InvalidInputError, match="delete the Durable Object class Tally, but binding TALLY"):
         check_deleted_classes_unbound(migrations, [own], "chat")
-    check_deleted_classes_unbound(migrations, [dict(own, script_name="other")], "chat")
+    with pytest.raises(InvalidInputError, match="delete the Durable Object class Tally, but binding TALLY"):
+        check_deleted_classes_unbound(migrations, [dict(own, script_name="other")], "chat")
+    check_deleted_classes_unbound(migrations, [dict(own, class_name="Other")], "chat")
     check_deleted_classes_unbound(None, [own], "chat")
 
 
