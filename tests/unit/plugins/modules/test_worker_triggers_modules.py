@@ -94,3 +94,43 @@ def test_workers_dev_is_set_whatever_the_default(server, capsys, default, wanted
     assert result["url"] == ("https://books-api.books-team.workers.dev" if wanted else None)
     failed, again = run_module(worker_subdomain.main, capsys, server, script_name="books-api", enabled=wanted)
     assert not again["changed"] and again["api_calls"]["writes"] == 0
+
+
+@pytest.mark.parametrize("status, code", [(400, 100102), (409, 100117), (400, 12345)])
+def test_a_refused_attach_fails_with_cloudflares_code_and_message(server, capsys, status, code):
+    api = FakeDomains(True)
+
+    def handler(request):
+        if request.method == "PUT":
+            return failure(status, (code, "Cloudflare refused the hostname"))
+        return api(request)
+    server.handler = handler
+    failed, result = run_module(worker_custom_domain.main, capsys, server, hostname="books.example.com", service="books-api")
+    assert failed and "failed with HTTP %d: [%d] Cloudflare refused the hostname" % (status, code) in result["msg"]
+
+
+@pytest.mark.parametrize("status, code", [(400, 10032), (409, 10031), (404, 10007)])
+def test_a_refused_workers_dev_change_fails_with_cloudflares_code_and_message(server, capsys, status, code):
+    api = FakeSubdomain(False, False)
+
+    def handler(request):
+        if request.method != "GET":
+            return failure(status, (code, "Cloudflare refused the subdomain"))
+        return api(request)
+    server.handler = handler
+    failed, result = run_module(worker_subdomain.main, capsys, server, script_name="books-api", enabled=True,
+                                account_subdomain="books-team-2")
+    assert failed and "failed with HTTP %d: [%d] Cloudflare refused the subdomain" % (status, code) in result["msg"]
+
+
+def test_an_account_without_a_workers_dev_subdomain_reads_as_none(server, capsys):
+    # wrangler (src/routes.ts): 10007 on GET .../workers/subdomain means none is registered yet.
+    api = FakeSubdomain(False, False)
+
+    def handler(request):
+        if request.path.endswith("/workers/subdomain"):
+            return failure(404, (10007, "Not found"))
+        return api(request)
+    server.handler = handler
+    failed, result = run_module(worker_subdomain.main, capsys, server, script_name="books-api")
+    assert not failed and result["account_subdomain"] is None and result["url"] is None
