@@ -397,11 +397,13 @@ def settings_view(script):
         "bindings": public_bindings(script.bindings),
         "compatibility_flags": settings["compatibility_flags"],
         "logpush": settings["logpush"],
-        "placement": settings["placement"],
         "tail_consumers": settings["tail_consumers"],
         "usage_model": settings["usage_model"],
         "tags": settings["tags"],
     }
+    # Only a placement that is set: every member of the SDK's placement union requires its key (mode, ...).
+    if settings["placement"]:
+        view["placement"] = settings["placement"]
     for optional in ("compatibility_date", "observability", "limits"):
         if settings[optional] is not None:
             view[optional] = settings[optional]

@@ -98,7 +98,7 @@ def test_settings_show_bindings_without_secret_text(api, account_id, kv_id):
     assert settings["compatibility_date"] == "2024-09-23" and settings["compatibility_flags"] == ["nodejs_compat"]
     assert settings["logpush"] is True and settings["tags"] == ["team:books"]
     assert settings["observability"] == {"enabled": True}
-    assert settings["usage_model"] == "bundled" and settings["placement"] == {} and settings["tail_consumers"] == []
+    assert settings["usage_model"] == "bundled" and "placement" not in settings and settings["tail_consumers"] == []
 
 
 def test_patch_settings_merges(api, account_id, kv_id):
