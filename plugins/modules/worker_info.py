@@ -206,7 +206,6 @@ class WorkerInfoModule(CloudflareModule):
             routes = get(zone_path(zone["id"], "workers", "routes")) or []
             self.result["routes"] = [route for route in routes if route.get("script") == name]
 
-
     def newest_versions(self, name, count):
         # deployable=true as wrangler lists versions (the SDK: it ignores pagination, so no page size is
         # sent, whose bounds are undocumented); sorted here, the API's order is not relied on.

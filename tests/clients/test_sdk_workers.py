@@ -17,10 +17,10 @@ DO_MODULE = b'export class Counter {}\nexport default { fetch() { return new Res
 FILES = [("index.js", MODULE, "application/javascript+module")]
 
 
-def upload(sdk, account_id, name=WORKER, files=FILES, **metadata):
+def upload(sdk, account_id, name=WORKER, files=None, **metadata):
     document = {"main_module": "index.js", "compatibility_date": "2025-01-15"}
     document.update(metadata)
-    return sdk.workers.scripts.update(name, account_id=account_id, metadata=document, files=files)
+    return sdk.workers.scripts.update(name, account_id=account_id, metadata=document, files=files or FILES)
 
 
 def raw_result(raw):

@@ -109,12 +109,12 @@ def test_versions_upload_then_a_gradual_and_a_0_percent_deployment(wrangler, fre
     assert version["annotations"]["workers/tag"] == "v2"
 
     wrangler("versions", "deploy", "%s@10%%" % candidate, "%s@90%%" % stable, "-y")
-    assert api.deployments()[0]["versions"] == [{"version_id": candidate, "percentage": 10},
-                                               {"version_id": stable, "percentage": 90}]
+    canary = [{"version_id": candidate, "percentage": 10}, {"version_id": stable, "percentage": 90}]
+    assert api.deployments()[0]["versions"] == canary
     # The smoke-test split of Cloudflare's version-overrides docs: the candidate in the deployment at 0 %.
     wrangler("versions", "deploy", "%s@0%%" % candidate, "%s@100%%" % stable, "-y")
-    assert api.deployments()[0]["versions"] == [{"version_id": candidate, "percentage": 0},
-                                               {"version_id": stable, "percentage": 100}]
+    smoke = [{"version_id": candidate, "percentage": 0}, {"version_id": stable, "percentage": 100}]
+    assert api.deployments()[0]["versions"] == smoke
 
     listing = wrangler("deployments", "list").output
     assert "(0%) " + candidate in listing and "(100%) " + stable in listing and "(10%) " + candidate in listing

@@ -194,8 +194,8 @@ def test_binding_to_an_unknown_kv_namespace_is_rejected(api, account_id):
     response = upload_script(api, account_id, "my-worker", metadata)
     assert response.status_code == 400
     # The live answer quoted in workers-sdk#14249.
-    assert response.json()["errors"] == [{"code": 10042, "message": "KV namespace '0123456789abcdef0123456789abcdef' is not "
-                                                              "valid. Please verify the namespace_id in your configuration."}]
+    message = "KV namespace '0123456789abcdef0123456789abcdef' is not valid. Please verify the namespace_id in your configuration."
+    assert response.json()["errors"] == [{"code": 10042, "message": message}]
 
 
 def test_upload_needs_multipart_with_a_metadata_part(unchecked, account_id):
