@@ -635,6 +635,9 @@ def active_deployments(db):
                 "compatibility_date": settings.get("compatibility_date"),
                 "compatibility_flags": settings.get("compatibility_flags") or [],
                 "migration_tag": row["migration_tag"],
+                # For a version_metadata binding (Contract 3): {id, tag, timestamp}.
+                "tag": json.loads(row["annotations"]).get("workers/tag") or "",
+                "created_on": row["created_on"],
             })
         result.append({"account_id": account_id, "script_name": script_name, "deployment_id": deployment["id"],
                        "versions": versions})

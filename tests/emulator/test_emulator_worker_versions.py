@@ -414,6 +414,7 @@ def test_active_deployments_carry_secret_values_and_compatibility(api, fresh, ac
     [version] = entry["versions"]
     assert version["percentage"] == 100 and version["main_module"] == "index.js"
     assert version["compatibility_date"] == "2024-09-23" and version["migration_tag"] is None
+    assert version["tag"] == "" and version["created_on"].endswith("Z")     # for a version_metadata binding
     assert {"type": "secret_text", "name": "API_KEY", "text": "s3cret"} in version["bindings"]
     json.dumps([dict(v, modules=[]) for v in entry["versions"]])  # plain data besides the module bytes
 
