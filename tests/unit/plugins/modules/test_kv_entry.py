@@ -6,7 +6,7 @@ an unknown namespace with 10009 too (kv/namespace.test.ts). Either way the modul
 import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.modules import kv_entry
-from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import run_module, writes
+from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import ACCOUNT_ID, module_result, writes
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope, failure
 
 NAMESPACE = "4" * 32
@@ -14,7 +14,7 @@ NAMESPACE = "4" * 32
 
 def test_a_missing_key_is_written(server, capsys):
     server.script(failure(404, (10009, "get: 'key not found'")), Reply(200, envelope({"successful_key_count": 1})))
-    result = run_module(kv_entry.main, capsys, server, namespace_id=NAMESPACE, key="greeting", value="hello")
+    result = module_result(kv_entry.main, capsys, server, namespace_id=NAMESPACE, key="greeting", value="hello")
     assert result["changed"] is True and result["keys_added"] == ["greeting"]
     assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in writes(server)] == [("PUT", "bulk")]
 
@@ -25,6 +25,6 @@ def test_a_missing_key_is_written(server, capsys):
 ], ids=["namespace-code-10013", "namespace-answered-as-10009"])
 def test_a_missing_namespace_is_named_whichever_code_the_read_gives(server, capsys, read_answer):
     server.script(read_answer, failure(404, (10013, "namespace not found")))
-    result = run_module(kv_entry.main, capsys, server, namespace_id=NAMESPACE, key="greeting", value="hello")
+    result = module_result(kv_entry.main, capsys, server, namespace_id=NAMESPACE, key="greeting", value="hello")
     assert result["failed"] is True
     assert "KV namespace %s does not exist" % NAMESPACE in result["msg"]

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.modules import queue as queue_module
 from ansible_collections.cfops.cloudflare.plugins.modules import queue_consumer
-from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import run_module, writes
+from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import ACCOUNT_ID, module_result, writes
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope
 
 QUEUE_ID = "1" * 32
@@ -49,7 +49,7 @@ def attach(server, capsys, **extra):
     args = dict(queue="tasks", script_name="books-worker", batch_size=50, max_retries=5, max_wait_time_ms=2000,
                 dead_letter_queue="tasks-dlq")
     args.update(extra)
-    return run_module(queue_consumer.main, capsys, server, **args)
+    return module_result(queue_consumer.main, capsys, server, **args)
 
 
 @pytest.mark.parametrize("field", ["script", "service", "script_name"])
@@ -64,10 +64,10 @@ def test_an_unchanged_consumer_is_found_under_each_field_and_nothing_is_written(
 @pytest.mark.parametrize("field", ["script", "service", "script_name"])
 def test_absent_deletes_the_consumer_found_under_each_field(server, capsys, field):
     filtering_server(server, [queue("tasks", QUEUE_ID, [consumer(**{field: "books-worker"})])])
-    result = run_module(queue_consumer.main, capsys, server, queue="tasks", script_name="books-worker", state="absent")
+    result = module_result(queue_consumer.main, capsys, server, queue="tasks", script_name="books-worker", state="absent")
     assert result["changed"] is True, result
     assert [(r.method, r.path) for r in writes(server)] == [
-        ("DELETE", "/client/v4/accounts/%s/queues/%s/consumers/%s" % ("a" * 32, QUEUE_ID, "c" * 32))]
+        ("DELETE", "/client/v4/accounts/%s/queues/%s/consumers/%s" % (ACCOUNT_ID, QUEUE_ID, "c" * 32))]
 
 
 def test_another_workers_consumer_is_not_taken_for_this_one(server, capsys):
@@ -148,7 +148,7 @@ def test_a_list_that_claims_more_pages_but_repeats_itself_fails_instead_of_cutti
 
 def test_queue_module_finds_its_queue_by_name_and_changes_nothing(server, capsys):
     filtering_server(server, [queue("other", "3" * 32), queue("tasks", QUEUE_ID)])
-    result = run_module(queue_module.main, capsys, server, name="tasks", delivery_delay=0)
+    result = module_result(queue_module.main, capsys, server, name="tasks", delivery_delay=0)
     assert result["changed"] is False and result["queue"]["queue_id"] == QUEUE_ID
     (read,) = server.requests
     assert read.query == {"name": ["tasks"], "page": ["1"]}
@@ -158,6 +158,6 @@ def test_queue_module_creates_a_queue_the_name_lookup_does_not_return(server, ca
     filtering_server(server, [queue("tasks-old", "3" * 32)])
     server.script(Reply(200, envelope([], {"page": 1, "per_page": 100, "count": 0, "total_count": 0})),
                   Reply(200, envelope(queue("tasks", QUEUE_ID))))
-    result = run_module(queue_module.main, capsys, server, name="tasks")
+    result = module_result(queue_module.main, capsys, server, name="tasks")
     assert result["changed"] is True
     assert [(r.method, r.json()) for r in writes(server)] == [("POST", {"queue_name": "tasks"})]

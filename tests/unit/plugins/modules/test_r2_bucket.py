@@ -7,7 +7,7 @@ nobody confirmed. The module must read each as "no policy".
 import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.modules import r2_bucket
-from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import run_module, writes
+from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import ACCOUNT_ID, module_result, writes
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope, failure
 
 BUCKET = {"name": "books-assets", "creation_date": "2026-01-01T00:00:00.000Z", "location": "enam",
@@ -36,7 +36,7 @@ def bucket_server(server, cors_answer):
 @pytest.mark.parametrize("answer", list(NO_POLICY), ids=list(NO_POLICY))
 def test_no_policy_wanted_and_none_there_writes_nothing(server, capsys, answer):
     bucket_server(server, NO_POLICY[answer])
-    result = run_module(r2_bucket.main, capsys, server, name="books-assets", cors_rules=[])
+    result = module_result(r2_bucket.main, capsys, server, name="books-assets", cors_rules=[])
     assert result["changed"] is False, result
     assert writes(server) == []
 
@@ -44,7 +44,7 @@ def test_no_policy_wanted_and_none_there_writes_nothing(server, capsys, answer):
 @pytest.mark.parametrize("answer", list(NO_POLICY), ids=list(NO_POLICY))
 def test_a_wanted_policy_over_no_policy_is_put(server, capsys, answer):
     bucket_server(server, NO_POLICY[answer])
-    result = run_module(r2_bucket.main, capsys, server, name="books-assets", cors_rules=[RULE])
+    result = module_result(r2_bucket.main, capsys, server, name="books-assets", cors_rules=[RULE])
     assert result["changed"] is True, result
     assert [(r.method, r.path.rsplit("/", 1)[-1], r.json()) for r in writes(server)] == [
         ("PUT", "cors", {"rules": [{"allowed": {"methods": ["GET"], "origins": ["https://books.example"]}}]})]
@@ -52,6 +52,6 @@ def test_a_wanted_policy_over_no_policy_is_put(server, capsys, answer):
 
 def test_another_failure_reading_cors_is_reported_not_taken_for_no_policy(server, capsys):
     bucket_server(server, failure(403, (10000, "Authentication error")))
-    result = run_module(r2_bucket.main, capsys, server, name="books-assets", cors_rules=[RULE])
+    result = module_result(r2_bucket.main, capsys, server, name="books-assets", cors_rules=[RULE])
     assert result["failed"] is True and "HTTP 403" in result["msg"]
     assert writes(server) == []
