@@ -242,7 +242,9 @@ async function serve(request, response) {
       const reported = JSON.parse(invocation);
       const entry = { ...reported, status: upstream.status, ts: startedAt, wall_us: wallUs, bytes: payload.length };
       // A client that went away before the response was written: Cloudflare's clientDisconnected.
-      response.once("close", () => record(response.writableFinished ? entry : { ...entry, outcome: "clientDisconnected" }));
+      const settle = () => record(response.writableFinished ? entry : { ...entry, outcome: "clientDisconnected" });
+      if (response.destroyed) settle();
+      else response.once("close", settle);
     }
     response.writeHead(upstream.status, upstream.statusText, headers);
     response.end(request.method === "HEAD" ? undefined : payload);
