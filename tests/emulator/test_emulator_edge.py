@@ -59,6 +59,9 @@ def deploy(api, edge, name, source, bindings=(), migrations=None, extra_modules=
     modules = [("index.js", source.encode(), "application/javascript+module")] + list(extra_modules)
     response = api.put(script_path(edge, name), files=upload_parts(metadata, modules))
     assert response.status_code == 200, response.text
+    # An API upload is not on workers.dev until turned on (as wrangler does after its upload).
+    enabled = api.post(script_path(edge, name, "subdomain"), json={"enabled": True})
+    assert enabled.status_code == 200, enabled.text
     return active_versions(api, edge, name)[0]["version_id"]
 
 

@@ -121,3 +121,27 @@ export default {
                                                         "api": 400}
     assert edge.calls()["total"] - calls_before == 1  # only the Worker's own API call reached the API
     assert httpx.get(base + "/__emulator/health", trust_env=False).status_code == 200  # the test itself may
+
+
+def counter_do(release):
+    with open(os.path.join(REPO, "examples", "counter-do", release, "index.js")) as handle:
+        return handle.read()
+
+
+def test_durable_object_data_survives_a_renamed_classes_migration(api, edge, client):
+    """Contract 2: the edge keys a class's storage by its namespace id, which renamed_classes keeps."""
+    deploy(api, edge, "counter-do", counter_do("v1"), migrations={"new_tag": "v1", "new_sqlite_classes": ["Counter"]},
+           bindings=[{"type": "durable_object_namespace", "name": "COUNTER", "class_name": "Counter"}])
+    assert edge.edge_sync()
+    assert [hit(client, workers_dev("counter-do"), "/count").json() for _ in range(3)] == [
+        {"class": "Counter", "count": n} for n in (1, 2, 3)]
+    deploy(api, edge, "counter-do", counter_do("v2"),
+           migrations={"old_tag": "v1", "new_tag": "v2", "renamed_classes": [{"from": "Counter", "to": "Tally"}]},
+           bindings=[{"type": "durable_object_namespace", "name": "COUNTER", "class_name": "Tally"}])
+    assert edge.edge_sync()
+    settings = api.get(script_path(edge, "counter-do", "settings")).json()["result"]
+    binding = next(b for b in settings["bindings"] if b["name"] == "COUNTER")
+    if not binding.get("namespace_id"):
+        pytest.xfail("the workers area gives Durable Object classes no namespace id yet (Contract 2, workers branch)")
+    assert hit(client, workers_dev("counter-do"), "/count").json() == {"class": "Tally", "count": 4}
+    assert hit(client, workers_dev("counter-do"), "/health").json()["release"] == "v2"
