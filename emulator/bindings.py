@@ -28,7 +28,6 @@ from emulator.envelope import ApiError, Response, json_response
 
 BINDINGS = "/__emulator/bindings"
 EDGE = "/__emulator/edge"
-INTERNAL_ERROR = 10002
 # Handlers that look at the caller's token see an unrestricted one.
 EDGE_TOKEN = {"id": "cfops-edge-runtime", "account_id": None, "token": ""}
 
@@ -66,9 +65,10 @@ def _api(state, method, path, query, headers, body):
         return resolved.route.handler(request)
     except ApiError as exc:
         return exc.response()
-    except Exception:  # noqa: BLE001 - a bug in a handler: the binding call fails, the emulator keeps serving
+    except Exception as exc:  # noqa: BLE001 - a bug in a handler: the binding call fails, the emulator keeps serving
         traceback.print_exc(file=sys.stderr)
-        return ApiError(500, INTERNAL_ERROR, "Unexpected internal server error").response()
+        # An emulator-internal call, not a Cloudflare API answer: the shim turns it into the Worker's exception.
+        return json_response(500, {"error": "the emulator failed on this binding call: %s" % exc})
 
 
 def _queue_send(state, rest, body):
