@@ -66,15 +66,22 @@ class QueueConsumers:
             except Exception as exc:  # noqa: BLE001 - a locked database now is fine a moment later
                 sys.stderr.write("cfops edge: queue consumers: %s\n" % exc)
 
-    def _consumers(self, db):
-        return db.execute(
-            "SELECT c.id, c.script_name, c.dead_letter_queue, c.settings, q.id AS queue_id, q.name AS queue_name, "
-            "q.account_id, q.settings AS queue_settings FROM queue_consumers c JOIN queues q ON q.id = c.queue_id").fetchall()
+    def _ready(self, db, now):
+        """The Worker consumers of queues with a visible message (a read: most ticks write nothing)."""
+        waiting = {row[0] for row in db.execute("SELECT DISTINCT queue_id FROM queue_messages WHERE visible_at <= ?", (now,))}
+        if not waiting:
+            return []
+        consumers = db.execute(
+            "SELECT c.*, q.id AS queue_id, q.name AS queue_name, q.account_id, q.settings AS queue_settings "
+            "FROM queue_consumers c JOIN queues q ON q.id = c.queue_id").fetchall()
+        # Only push consumers (type "worker"; a pull consumer has no Worker to run).
+        return [c for c in consumers if c["queue_id"] in waiting and c["script_name"]
+                and (c["type"] if "type" in c.keys() else "worker") in (None, "", "worker")]
 
     def _tick(self):
         now = time.time()
         with self.store.read() as db:
-            consumers = self._consumers(db)
+            consumers = self._ready(db, now)
         for consumer in consumers:
             with self._busy_lock:
                 if consumer["id"] in self._busy:

@@ -214,6 +214,16 @@ function record(entry) {
   else if (recordTimer === null) recordTimer = setTimeout(flushRecords, RECORD_FLUSH_MS);
 }
 
+// What the router reported (null when it reported nothing: no route, an upgraded connection).
+function invocationOf(upstream) {
+  try {
+    const reported = JSON.parse(upstream.headers.get(INVOCATION) || "null");
+    return reported && typeof reported.script === "string" && typeof reported.version === "string" ? reported : null;
+  } catch {
+    return null;
+  }
+}
+
 async function serve(request, response) {
   const startedAt = Date.now();
   const started = process.hrtime.bigint();
@@ -237,9 +247,8 @@ async function serve(request, response) {
     const cookies = upstream.headers.getSetCookie();
     if (cookies.length) headers["set-cookie"] = cookies;
     headers["content-length"] = String(payload.length);
-    const invocation = upstream.headers.get(INVOCATION);
-    if (invocation !== null) {
-      const reported = JSON.parse(invocation);
+    const reported = invocationOf(upstream);
+    if (reported !== null) {
       const entry = { ...reported, status: upstream.status, ts: startedAt, wall_us: wallUs, bytes: payload.length };
       // A client that went away before the response was written: Cloudflare's clientDisconnected.
       const settle = () => record(response.writableFinished ? entry : { ...entry, outcome: "clientDisconnected" });
