@@ -413,7 +413,7 @@ def _order(order_by, dimension_names, path):
     return keys + grouped
 
 
-def _dataset(field, rows, variables, path):
+def _dataset(field, load, variables, path):
     _check_selection(field, path)
     unknown = set(field.arguments) - {"limit", "filter", "orderBy"}
     if unknown:
@@ -421,7 +421,9 @@ def _dataset(field, rows, variables, path):
     limit = resolve(field.arguments.get("limit", DEFAULT_LIMIT), variables)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_LIMIT:
         raise GraphQLError("limit must be positive number and not greater than %d" % MAX_LIMIT, path)
-    keep = _predicate(resolve(field.arguments.get("filter"), variables), path)
+    document = resolve(field.arguments.get("filter"), variables)
+    keep = _predicate(document, path)
+    rows = load(_narrowing(document))
     dimension_names = []
     for part in field.selections:
         if part.name == "dimensions":
@@ -461,9 +463,47 @@ def _group_view(field, group):
     return view
 
 
-def _rows(store, account_id):
-    with store.read() as db:
-        return [dict(row) for row in db.execute("SELECT * FROM edge_invocations WHERE account_id = ?", (account_id,))]
+def _narrowing(document):
+    """What SQL can select before the exact filter runs: a script name and start-time bounds that every
+    matching row must meet (top-level members and AND lists only; the predicate still checks them all)."""
+    found = {"script": None, "low": None, "high": None}
+    members = [document] if isinstance(document, dict) else []
+    while members:
+        member = members.pop()
+        for key, value in member.items():
+            if key == "AND" and isinstance(value, list):
+                members += [item for item in value if isinstance(item, dict)]
+            elif key == "scriptName" and isinstance(value, str):
+                found["script"] = value
+            elif key in ("datetime_geq", "datetime_gt", "datetime_leq", "datetime_lt", "datetime") and isinstance(value, str):
+                try:
+                    moment = _parse_time(value, key, [])
+                except GraphQLError:
+                    continue
+                ms = int(moment.timestamp() * 1000)
+                # The datetime dimension is the start time to the second: widen by a second, never narrow.
+                if key in ("datetime_geq", "datetime_gt", "datetime"):
+                    found["low"] = max(found["low"] or ms - 1000, ms - 1000)
+                if key in ("datetime_leq", "datetime_lt", "datetime"):
+                    found["high"] = min(found["high"] or ms + 1000, ms + 1000)
+    return found
+
+
+def _loader(store, account_id):
+    def load(narrowing):
+        clauses, args = ["account_id = ?"], [account_id]
+        if narrowing["script"] is not None:
+            clauses.append("script_name = ?")
+            args.append(narrowing["script"])
+        if narrowing["low"] is not None:
+            clauses.append("ts_ms >= ?")
+            args.append(narrowing["low"])
+        if narrowing["high"] is not None:
+            clauses.append("ts_ms <= ?")
+            args.append(narrowing["high"])
+        with store.read() as db:
+            return [dict(row) for row in db.execute("SELECT * FROM edge_invocations WHERE " + " AND ".join(clauses), args)]
+    return load
 
 
 def _account(store, token, field, variables, path):
@@ -483,16 +523,14 @@ def _account(store, token, field, variables, path):
 
 def _accounts(store, token, field, variables, path):
     account_id = _account(store, token, field, variables, path)
-    rows = None
+    load = _loader(store, account_id)
     view = {}
     for part in field.selections or ():
         where = path + [field.key, "0", part.key]
         if part.name == "__typename":
             view[part.key] = "account"
         elif part.name == DATASET:
-            if rows is None:
-                rows = _rows(store, account_id)
-            view[part.key] = _dataset(part, rows, variables, where)
+            view[part.key] = _dataset(part, load, variables, where)
         else:
             raise GraphQLError('unknown field "%s" on type "account": the emulator answers only %s' % (part.name, DATASET),
                                where)
