@@ -222,11 +222,17 @@ def _aggregate(kind, values):
     return max(values) if kind == "max" else min(values)
 
 
+def _over(kind, series):
+    """The ``kind`` aggregate (avg, max, min) of one series, as a function of a group's rows."""
+    def compute(rows):
+        return _aggregate(kind, series(rows))
+    return compute
+
+
 AGGREGATES = {
-    "avg": {"sampleInterval": lambda rows: 1, **{name: (lambda f: lambda rows: _aggregate("avg", f(rows)))(f)
-                                                 for name, f in SERIES.items()}},
-    "max": {name: (lambda f: lambda rows: _aggregate("max", f(rows)))(f) for name, f in SERIES.items()},
-    "min": {name: (lambda f: lambda rows: _aggregate("min", f(rows)))(f) for name, f in SERIES.items()},
+    "avg": {"sampleInterval": lambda rows: 1, **{name: _over("avg", f) for name, f in SERIES.items()}},
+    "max": {name: _over("max", f) for name, f in SERIES.items()},
+    "min": {name: _over("min", f) for name, f in SERIES.items()},
 }
 GROUPS = {"sum": SUMS, "quantiles": QUANTILES, **AGGREGATES}
 
@@ -329,6 +335,12 @@ def _condition(key, value, path):
     return lambda row: compare(get(row))
 
 
+def _combined(quantifier, parts):
+    def check(row):
+        return quantifier(part(row) for part in parts)
+    return check
+
+
 def _predicate(document, path):
     if document is None:
         return lambda row: True
@@ -339,9 +351,7 @@ def _predicate(document, path):
         if key in ("AND", "OR"):
             if not isinstance(value, list):
                 raise GraphQLError("error parsing args: %s needs a list of filters" % key, path)
-            parts = [_predicate(item, path) for item in value]
-            checks.append((lambda ps: lambda row: all(p(row) for p in ps))(parts) if key == "AND"
-                          else (lambda ps: lambda row: any(p(row) for p in ps))(parts))
+            checks.append(_combined(all if key == "AND" else any, [_predicate(item, path) for item in value]))
         else:
             checks.append(_condition(key, value, path))
     return lambda row: all(check(row) for check in checks)
@@ -384,10 +394,22 @@ def _check_selection(dataset, path):
         raise GraphQLError("object field must have selections", path)
 
 
+def _by_dimension(name):
+    def key(group):
+        return group["dims"][name]
+    return key
+
+
+def _by_aggregate(compute):
+    def key(group):
+        return compute(group["rows"])
+    return key
+
+
 def _order(order_by, dimension_names, path):
     """[(key function on a group, descending)]: ``orderBy``, then the grouped dimensions ascending (Cloudflare
     appends the aggregation group to the order asked for, features/sorting)."""
-    grouped = [((lambda name: lambda group: group["dims"][name])(name), False) for name in dimension_names]
+    grouped = [(_by_dimension(name), False) for name in dimension_names]
     if order_by is None:
         return grouped
     if not isinstance(order_by, list):
@@ -402,12 +424,11 @@ def _order(order_by, dimension_names, path):
         if field in DIMENSIONS:
             if field not in dimension_names:
                 raise GraphQLError("error parsing args: orderBy %s needs %s among the dimensions" % (text, field), path)
-            keys.append(((lambda name: lambda group: group["dims"][name])(field), descending))
+            keys.append((_by_dimension(field), descending))
             continue
         group_name, _sep, member = field.partition("_")
         if group_name in ("sum", "avg", "max", "min") and member in GROUPS[group_name]:
-            compute = GROUPS[group_name][member]
-            keys.append(((lambda f: lambda group: f(group["rows"]))(compute), descending))
+            keys.append((_by_aggregate(GROUPS[group_name][member]), descending))
             continue
         raise GraphQLError("error parsing args: cannot order by %s" % text, path)
     return keys + grouped
@@ -510,8 +531,8 @@ def _account(store, token, field, variables, path):
     where = path + [field.key]
     document = resolve(field.arguments.get("filter"), variables)
     if not isinstance(document, dict) or not isinstance(document.get("accountTag"), str) or set(document) != {"accountTag"}:
-        raise GraphQLError("error parsing args: an account-scoped query needs filter: {accountTag: \"<account id>\"} "
-                           "(one account)", where)
+        message = 'error parsing args: an account-scoped query needs filter: {accountTag: "<account id>"} (one account)'
+        raise GraphQLError(message, where)
     account_id = document["accountTag"]
     with store.read() as db:
         exists = db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is not None

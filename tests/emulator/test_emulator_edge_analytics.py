@@ -8,11 +8,28 @@ import time
 import httpx
 import pytest
 
-from tests.emulator.test_emulator_edge import (
-    METADATA, api, client, create_deployment, deploy, edge, hit, upload_version, workers_dev)  # noqa: F401
+from tests.emulator.edge_helpers import (
+    METADATA, api_client, create_deployment, deploy, edge_client, edge_process, hit, upload_version, workers_dev)
 from tests.emulator.test_emulator_edge_analytics_query import CANARY_QUERY
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory):
+    yield from edge_process(tmp_path_factory)
+
+
+@pytest.fixture
+def api(edge):
+    yield from api_client(edge)
+
+
+@pytest.fixture
+def client(edge):
+    yield from edge_client(edge)
+
+
 OVERRIDES = "Cloudflare-Workers-Version-Overrides"
 
 WORKER = """

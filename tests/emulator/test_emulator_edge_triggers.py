@@ -9,9 +9,25 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.emulator.test_emulator_edge import api, client, deploy, edge, hit, workers_dev  # noqa: F401
+from tests.emulator.edge_helpers import api_client, deploy, edge_client, edge_process, hit, workers_dev
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory):
+    yield from edge_process(tmp_path_factory)
+
+
+@pytest.fixture
+def api(edge):
+    yield from api_client(edge)
+
+
+@pytest.fixture
+def client(edge):
+    yield from edge_client(edge)
+
 
 # Produces on GET /send?n=N&mode=M (N messages {n, mode}); consumes by logging each delivery in KV, then
 # acts on mode: ok (ack), retry (retry()), delay (retry({delaySeconds: 1}) once), throw (the handler throws
@@ -66,8 +82,9 @@ def setup_consumer(api, edge, name, settings, dead_letter_queue=None):
         assert created.status_code == 200, created.text
         queues[queue_name] = created.json()["result"]["queue_id"]
     namespace = api.post(account_path(edge, "storage/kv/namespaces"), json={"title": name + "-log"}).json()["result"]["id"]
-    deploy(api, edge, name, CONSUMER, bindings=[{"type": "queue", "name": "JOBS", "queue_name": name},
-                                                 {"type": "kv_namespace", "name": "LOG", "namespace_id": namespace}])
+    bindings = [{"type": "queue", "name": "JOBS", "queue_name": name},
+                {"type": "kv_namespace", "name": "LOG", "namespace_id": namespace}]
+    deploy(api, edge, name, CONSUMER, bindings=bindings)
     body = {"script_name": name, "settings": settings}
     if dead_letter_queue:
         body["dead_letter_queue"] = dead_letter_queue
@@ -81,6 +98,14 @@ def log(api, edge, namespace, prefix="batch:"):
     keys = api.get(account_path(edge, "storage/kv/namespaces", namespace, "keys"), params={"prefix": prefix}).json()["result"]
     return [json.loads(api.get(account_path(edge, "storage/kv/namespaces", namespace, "values", quote(key["name"], safe=""))).text)
             for key in keys]
+
+
+def logged_when(api, edge, namespace, condition, seconds=20):
+    """The logged batches once ``condition(batches)`` holds (None after ``seconds``)."""
+    def check():
+        batches = log(api, edge, namespace)
+        return batches if condition(batches) else None
+    return until(check, seconds)
 
 
 def until(check, seconds=20):
@@ -110,7 +135,7 @@ def test_messages_arrive_in_batches_of_max_batch_size_and_the_rest_after_the_tim
     namespace, queues = setup_consumer(api, edge, "batcher", {"batch_size": 3, "max_wait_time_ms": 1500, "max_retries": 3})
     started = time.monotonic()
     assert hit(client, workers_dev("batcher"), "/send?n=7").text == "sent 7"
-    batches = until(lambda: (lambda b: b if sum(x["size"] for x in b) == 7 else None)(log(api, edge, namespace)))
+    batches = logged_when(api, edge, namespace, lambda b: sum(x["size"] for x in b) == 7)
     assert batches, log(api, edge, namespace)
     sizes = [b["size"] for b in sorted(batches, key=lambda b: b["messages"][0]["at"])]
     assert sizes == [3, 3, 1], sizes
@@ -149,7 +174,7 @@ def test_a_throwing_handler_redelivers_the_batch_except_the_messages_it_acked(ap
     namespace, _queues = setup_consumer(api, edge, "thrower", {"batch_size": 10, "max_wait_time_ms": 300, "max_retries": 3})
     hit(client, workers_dev("thrower"), "/send?n=2&mode=throw")
     hit(client, workers_dev("thrower"), "/send?n=2&mode=ok")
-    batches = until(lambda: (lambda b: b if len(b) >= 2 else None)(log(api, edge, namespace)))
+    batches = logged_when(api, edge, namespace, lambda b: len(b) >= 2)
     ordered = sorted(batches, key=lambda b: b["messages"][0]["at"])
     first = sorted((m["body"]["mode"], m["attempts"]) for m in ordered[0]["messages"])
     assert first == [("ok", 1), ("ok", 1), ("throw", 1), ("throw", 1)]
@@ -160,7 +185,7 @@ def test_a_throwing_handler_redelivers_the_batch_except_the_messages_it_acked(ap
 def test_retry_delay_and_retry_all_then_ack_all(api, edge, client):
     namespace, queues = setup_consumer(api, edge, "delayer", {"batch_size": 10, "max_wait_time_ms": 0, "max_retries": 3})
     hit(client, workers_dev("delayer"), "/send?n=1&mode=delay")
-    delayed = until(lambda: (lambda b: b if len(b) == 2 else None)(log(api, edge, namespace)))
+    delayed = logged_when(api, edge, namespace, lambda b: len(b) == 2)
     first, second = sorted((b["messages"][0] for b in delayed), key=lambda m: m["at"])
     assert (first["attempts"], second["attempts"]) == (1, 2)
     assert second["at"] - first["at"] >= 1000  # retry({delaySeconds: 1})

@@ -5,11 +5,28 @@ import os
 import httpx
 import pytest
 
-from tests.emulator.test_emulator_edge import (
-    METADATA, api, client, create_deployment, deploy, edge, hit, marker_worker, script_path, served,  # noqa: F401
+from tests.emulator.edge_helpers import (
+    METADATA, api_client, create_deployment, deploy, edge_client, edge_process, hit, marker_worker, script_path, served,
     upload_version, workers_dev)
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory):
+    yield from edge_process(tmp_path_factory)
+
+
+@pytest.fixture
+def api(edge):
+    yield from api_client(edge)
+
+
+@pytest.fixture
+def client(edge):
+    yield from edge_client(edge)
+
+
 OVERRIDES = "Cloudflare-Workers-Version-Overrides"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -133,7 +150,7 @@ def test_durable_object_data_survives_a_renamed_classes_migration(api, edge, cli
     deploy(api, edge, "counter-do", counter_do("v1"), migrations={"new_tag": "v1", "new_sqlite_classes": ["Counter"]},
            bindings=[{"type": "durable_object_namespace", "name": "COUNTER", "class_name": "Counter"}])
     assert edge.edge_sync()
-    assert [hit(client, workers_dev("counter-do"), "/count").json() for _ in range(3)] == [
+    assert [hit(client, workers_dev("counter-do"), "/count").json() for _request in range(3)] == [
         {"class": "Counter", "count": n} for n in (1, 2, 3)]
     deploy(api, edge, "counter-do", counter_do("v2"),
            migrations={"old_tag": "v1", "new_tag": "v2", "renamed_classes": [{"from": "Counter", "to": "Tally"}]},
