@@ -82,8 +82,6 @@ def test_a_version_at_0_percent_serves_only_through_an_override(api, edge, clien
     new = upload_version(api, edge, "smoke", marker_worker("new"), bindings=METADATA)
     response = api.post(script_path(edge, "smoke", "deployments"), json={
         "strategy": "percentage", "versions": [{"version_id": new, "percentage": 0}, {"version_id": old, "percentage": 100}]})
-    if response.status_code == 400 and "percentage" in response.text:
-        pytest.xfail("the workers area refuses 0 %% versions until Contract 2 lands (workers branch): %s" % response.text)
     assert response.status_code == 200, response.text
     assert edge.edge_sync()
     assert set(labels(client, "smoke", 30)) == {("old", old)}
@@ -158,7 +156,6 @@ def test_durable_object_data_survives_a_renamed_classes_migration(api, edge, cli
     assert edge.edge_sync()
     settings = api.get(script_path(edge, "counter-do", "settings")).json()["result"]
     binding = next(b for b in settings["bindings"] if b["name"] == "COUNTER")
-    if not binding.get("namespace_id"):
-        pytest.xfail("the workers area gives Durable Object classes no namespace id yet (Contract 2, workers branch)")
+    assert binding.get("namespace_id"), binding
     assert hit(client, workers_dev("counter-do"), "/count").json() == {"class": "Tally", "count": 4}
     assert hit(client, workers_dev("counter-do"), "/health").json()["release"] == "v2"
