@@ -1,0 +1,136 @@
+"""The zone-scoped modules under the answers Cloudflare may give where no source settles it.
+
+The fidelity ledger (emulator/fidelity/{zones,dns,rulesets,healthchecks,zone_settings}.yml) marks these
+as assumptions; each test here runs the real module (a subprocess, as Ansible runs it) against a real
+local HTTP server answering each plausible alternative, and checks what a user notices: the result,
+the message, and that nothing was written when the module should stop.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope, failure
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+COLLECTIONS = os.path.join(REPO, ".collections")
+ZONE_ID = "0123456789abcdef0123456789abcdef"
+ZONE = {"id": ZONE_ID, "name": "example.com", "plan": {"legacy_id": "free"}}
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def run_module(module, server, tmp_path, **args):
+    """Run plugins/modules/<module>.py with ``args`` (plus the server's URL and a token); its JSON result."""
+    args = dict(args, api_token="unit-test-token", api_base_url=server.base_url, api_max_retries=0)
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-m", "ansible_collections.cfops.cloudflare.plugins.modules." + module, str(path)],
+                          capture_output=True, env=env, cwd=REPO, timeout=120)
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise AssertionError("module %s printed no JSON result: %s %s" % (module, done.stdout[-2000:], done.stderr[-2000:]))
+
+
+def writes(server):
+    return [(r.method, r.path) for r in server.requests if r.method in WRITES]
+
+
+def routed(routes):
+    """A handler answering ``{(METHOD, path suffix): Reply}``; an unscripted call is a test failure (500)."""
+    def handler(request):
+        for (method, suffix), reply in routes.items():
+            if request.method == method and request.path.endswith(suffix):
+                return reply() if callable(reply) else reply
+        return Reply(500, {"unscripted": "%s %s" % (request.method, request.path)})
+    return handler
+
+
+# Zones --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, code, message", [
+    (404, 1001, "Invalid zone identifier"),   # what the emulator answers
+    (400, 1001, "Invalid zone identifier"),   # as quoted in terraform-provider-cloudflare#192
+    (403, 9109, "Unauthorized to access requested resource"),
+    (403, 10000, "Authentication error"),
+])
+def test_an_unknown_zone_id_fails_with_cloudflares_message_before_any_write(server, tmp_path, status, code, message):
+    server.handler = routed({("GET", "/zones/" + ZONE_ID): failure(status, (code, message))})
+    result = run_module("dns_record", server, tmp_path, zone=ZONE_ID, name="www", type="A", content="192.0.2.1")
+    assert result["failed"] is True
+    assert message in result["msg"] and ("HTTP %d" % status) in result["msg"]
+    assert writes(server) == []
+
+
+# DNS ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("errors", [
+    [{"code": 9007, "message": "Content for CNAME record is invalid."}],                        # top level
+    [{"code": 1004, "message": "DNS Validation Error",                                          # wrapped, as quoted
+      "error_chain": [{"code": 9007, "message": "Content for CNAME record is invalid."}]}],     # in external-dns#753
+])
+def test_a_refused_dns_write_shows_cloudflares_reason_at_top_level_or_in_the_error_chain(server, tmp_path, errors):
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/dns_records"): Reply(200, envelope([], {"page": 1, "per_page": 100, "count": 0, "total_count": 0,
+                                                          "total_pages": 1})),
+        ("POST", "/dns_records/batch"): Reply(400, {"success": False, "errors": errors, "messages": [], "result": None}),
+    })
+    result = run_module("dns_record", server, tmp_path, zone=ZONE_ID, name="www", type="CNAME", content="origin.example.net")
+    assert result["failed"] is True
+    assert "Content for CNAME record is invalid." in result["msg"]
+
+
+# Rulesets -----------------------------------------------------------------------------------------------
+
+RULE = {"ref": "block-admin", "expression": 'http.request.uri.path eq "/admin"', "action": "block"}
+WRITTEN = {"id": "e" * 32, "version": "1", "phase": "http_request_firewall_custom", "kind": "zone", "name": "default",
+           "rules": [dict(RULE, id="f" * 32, version="1", enabled=True)]}
+
+
+@pytest.mark.parametrize("missing", [
+    failure(404, (10003, "could not find entrypoint ruleset in the 'http_request_firewall_custom' phase")),  # the emulator
+    failure(404, (10000, "not found")),          # a 404 with another code
+    failure(404),                                # a 404 with no error entry
+    Reply(200, envelope({"id": "e" * 32, "version": "0", "phase": "http_request_firewall_custom", "kind": "zone",
+                         "name": "default", "rules": []})),  # an empty entrypoint instead of a 404
+])
+def test_a_phase_without_an_entrypoint_is_created_by_one_put_whatever_the_missing_answer(server, tmp_path, missing):
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/phases/http_request_firewall_custom/entrypoint"): missing,
+        ("PUT", "/phases/http_request_firewall_custom/entrypoint"): Reply(200, envelope(WRITTEN)),
+    })
+    result = run_module("ruleset", server, tmp_path, zone=ZONE_ID, phase="http_request_firewall_custom", rules=[RULE])
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True
+    assert writes(server) == [("PUT", "/client/v4/zones/%s/rulesets/phases/http_request_firewall_custom/entrypoint" % ZONE_ID)]
+
+
+def test_a_ruleset_validation_error_with_another_code_still_fails_with_cloudflares_message(server, tmp_path):
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/phases/http_request_firewall_custom/entrypoint"): failure(404),
+        ("PUT", "/phases/http_request_firewall_custom/entrypoint"): failure(
+            400, (20200, "'http.request.uri.path eq' is not a valid value for expression because the expression is invalid")),
+    })
+    result = run_module("ruleset", server, tmp_path, zone=ZONE_ID, phase="http_request_firewall_custom", rules=[RULE])
+    assert result["failed"] is True and "is not a valid value for expression" in result["msg"]
+
+
+# Health checks ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", [1002, 1004, 9999])
+def test_a_refused_health_check_fails_with_cloudflares_message_whatever_the_code(server, tmp_path, code):
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/healthchecks"): Reply(200, envelope([], {"page": 1, "per_page": 1000, "count": 0, "total_count": 0,
+                                                           "total_pages": 1})),
+        ("POST", "/healthchecks"): failure(400, (code, "Health check address is not valid")),
+    })
+    result = run_module("healthcheck", server, tmp_path, zone=ZONE_ID, name="origin", address="origin.example.com")
+    assert result["failed"] is True and "Health check address is not valid" in result["msg"]
+    assert [w[0] for w in writes(server)] == ["POST"]
