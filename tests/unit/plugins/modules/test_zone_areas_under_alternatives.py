@@ -134,3 +134,27 @@ def test_a_refused_health_check_fails_with_cloudflares_message_whatever_the_code
     result = run_module("healthcheck", server, tmp_path, zone=ZONE_ID, name="origin", address="origin.example.com")
     assert result["failed"] is True and "Health check address is not valid" in result["msg"]
     assert [w[0] for w in writes(server)] == ["POST"]
+
+
+# DNS export ---------------------------------------------------------------------------------------------
+
+EXPORT = (";;\n;; Domain:     example.com.\n;; Exported:   %s\n;;\n\n;; SOA Record\nexample.com.\t3600\tIN\tSOA\t"
+          "ada.ns.cloudflare.com. dns.cloudflare.com. 2050000000 10000 2400 604800 3600\n\n;; A Records\n"
+          "www.example.com.\t300\tIN\tA\t192.0.2.1\n")
+
+
+def test_an_export_that_differs_only_in_its_exported_time_is_not_a_change(server, tmp_path):
+    """Cloudflare's export starts with ';; Exported: <time>' (pdxruby/pdxruby.github.io#69): a second export of an
+    unchanged zone must not report a change or rewrite the file."""
+    times = iter(["2024-05-24 14:29:38", "2024-05-24 14:31:02", "2024-05-24 14:31:02"])
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/dns_records/export"): lambda: Reply(200, raw=(EXPORT % next(times)).encode(),
+                                                      headers={"Content-Type": "text/plain"}),
+    })
+    dest = tmp_path / "example.com.zone"
+    first = run_module("dns_zone_export", server, tmp_path, zone=ZONE_ID, dest=str(dest))
+    assert first["changed"] is True and "14:29:38" in dest.read_text()
+    second = run_module("dns_zone_export", server, tmp_path, zone=ZONE_ID, dest=str(dest))
+    assert second["changed"] is False, second
+    assert "14:29:38" in dest.read_text()  # not rewritten
