@@ -158,3 +158,25 @@ def test_an_export_that_differs_only_in_its_exported_time_is_not_a_change(server
     second = run_module("dns_zone_export", server, tmp_path, zone=ZONE_ID, dest=str(dest))
     assert second["changed"] is False, second
     assert "14:29:38" in dest.read_text()  # not rewritten
+
+
+HEALTHCHECK = {"id": "9" * 32, "name": "origin", "address": "origin.example.com", "type": "HTTPS", "interval": 60,
+               "retries": 2, "timeout": 5, "consecutive_fails": 1, "consecutive_successes": 1, "suspended": False,
+               "status": "unknown", "tcp_config": None,
+               "http_config": {"path": "/", "method": "GET", "port": 443, "expected_codes": ["200"], "expected_body": "",
+                               "header": None, "follow_redirects": False, "allow_insecure": False}}
+
+
+@pytest.mark.parametrize("answered", [
+    {"check_regions": None, "description": ""},          # what the emulator answers
+    {"check_regions": ["WNAM"], "description": None},    # Cloudflare's own pick of regions, no description as null
+])
+def test_an_unchanged_health_check_is_left_alone_whatever_cloudflare_answers_for_its_defaults(server, tmp_path, answered):
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/healthchecks"): Reply(200, envelope([dict(HEALTHCHECK, **answered)], {
+            "page": 1, "per_page": 100, "count": 1, "total_count": 1, "total_pages": 1})),
+    })
+    result = run_module("healthcheck", server, tmp_path, zone=ZONE_ID, name="origin", address="origin.example.com")
+    assert result.get("failed") is not True, result
+    assert result["changed"] is False and writes(server) == []
