@@ -180,3 +180,37 @@ def test_an_unchanged_health_check_is_left_alone_whatever_cloudflare_answers_for
     result = run_module("healthcheck", server, tmp_path, zone=ZONE_ID, name="origin", address="origin.example.com")
     assert result.get("failed") is not True, result
     assert result["changed"] is False and writes(server) == []
+
+
+# Zone settings ------------------------------------------------------------------------------------------
+
+def _setting(name, value, editable=True):
+    return {"id": name, "value": value, "editable": editable, "modified_on": None}
+
+
+@pytest.mark.parametrize("gone", [failure(404, (7003, "Could not route to /zones/.../settings"), (7000, "No route for that URI")),
+                                  failure(405, (10405, "Method not allowed"))])
+def test_zone_settings_use_the_per_setting_calls_where_the_aggregate_ones_are_gone(server, tmp_path, gone):
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/settings"): gone,
+        ("GET", "/settings/ssl"): Reply(200, envelope(_setting("ssl", "flexible"))),
+        ("GET", "/settings/min_tls_version"): Reply(200, envelope(_setting("min_tls_version", "1.2"))),
+        ("PATCH", "/settings/ssl"): Reply(200, envelope(_setting("ssl", "strict"))),
+    })
+    result = run_module("zone_settings", server, tmp_path, zone=ZONE_ID, settings={"ssl": "strict", "min_tls_version": "1.2"})
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["changed_settings"] == ["ssl"]
+    assert writes(server) == [("PATCH", "/client/v4/zones/%s/settings/ssl" % ZONE_ID)]
+    assert server.requests[-1].json() == {"value": "strict"}
+
+
+def test_zone_settings_use_one_aggregate_read_and_write_while_cloudflare_serves_them(server, tmp_path):
+    server.handler = routed({
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/settings"): Reply(200, envelope([_setting("ssl", "flexible"), _setting("min_tls_version", "1.2")])),
+        ("PATCH", "/settings"): Reply(200, envelope([_setting("ssl", "strict")])),
+    })
+    result = run_module("zone_settings", server, tmp_path, zone=ZONE_ID, settings={"ssl": "strict", "min_tls_version": "1.2"})
+    assert result["changed"] is True and result["api_calls"] == {"reads": 2, "writes": 1}
+    assert server.requests[-1].json() == {"items": [{"id": "ssl", "value": "strict"}]}
