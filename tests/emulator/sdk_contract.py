@@ -35,7 +35,6 @@ import typing
 import cloudflare
 import pydantic
 import pydantic_core
-from cloudflare._wrappers import ResultWrapper
 
 SDK_ROOT = pathlib.Path(cloudflare.__file__).resolve().parent
 SDK_VERSION = cloudflare.__version__

@@ -15,6 +15,7 @@ import json
 import pathlib
 import re
 import subprocess
+import sys
 
 import cloudflare
 import pytest
@@ -416,7 +417,8 @@ def test_every_error_code_the_modules_branch_on_has_an_entry(module):
 
 def _git_show(mirror, revision, path):
     """The file's text at ``revision`` of a bare mirror, or None when it does not exist there."""
-    done = subprocess.run(["git", "--git-dir", str(mirror), "show", "%s:%s" % (revision, path)], capture_output=True)
+    done = subprocess.run(["git", "--git-dir", str(mirror), "show", "%s:%s" % (revision, path)], capture_output=True,
+                          check=False)
     return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
 
 
@@ -548,18 +550,10 @@ def test_entry_checks_name_the_file_and_the_problem(tmp_path):
     assert "routes 'GET /zones':" not in problems
 
 
-def test_duplicate_keys_in_a_ledger_file_are_refused(tmp_path):
+def test_duplicate_keys_in_a_ledger_file_are_refused(tmp_path, monkeypatch):
     path = tmp_path / "dup.yml"
     path.write_text("error_codes:\n  1001: {status: 404, when: a, source: [{docs: 'https://x'}]}\n"
                     "  1001: {status: 400, when: b, source: [{docs: 'https://y'}]}\n")
-    document, problems = _load_outside_repo(path)
+    monkeypatch.setattr(sys.modules[__name__], "_rel", str)  # the file is outside the repository
+    document, problems = _load(path)
     assert document is None and "duplicate key 1001" in problems[0]
-
-
-def _load_outside_repo(path):
-    global _rel
-    real, _rel = _rel, lambda p: str(p)
-    try:
-        return _load(path)
-    finally:
-        _rel = real
