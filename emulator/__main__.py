@@ -19,6 +19,9 @@ def parse_args(argv):
                         help="zone ensured in the account at start, NAME or NAME:PLAN (free, pro, business, "
                              "enterprise); repeatable (default: %s on the free plan)" % DEFAULT_ZONE)
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request to stderr")
+    parser.add_argument("--no-admin", dest="admin", action="store_false",
+                        help="serve no admin API: /__emulator/* answers 404 like an unknown route (as Cloudflare does), "
+                             "to rehearse live mode (docs/dev/live-mode.md); the edge runtime's own calls still work")
     parser.add_argument("--edge-port", type=int, default=None, metavar="P",
                         help="also run the deployed Workers in workerd on 127.0.0.1:P (0 picks a free port; "
                              "default: no edge). Needs node and emulator/runtime/node_modules (scripts/bootstrap.sh)")
@@ -30,7 +33,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     state = build_state(args.data_dir, args.account_id, args.token, DEFAULT_ACCOUNT_NAME, log_requests=not args.quiet,
-                        zones=args.zones or [DEFAULT_ZONE])
+                        zones=args.zones or [DEFAULT_ZONE], admin=args.admin)
     server = EmulatorServer((args.host, args.port), state)
     stopping = threading.Event()
 

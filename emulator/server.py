@@ -41,15 +41,16 @@ class EmulatorState:
     calls: CallCounter
     faults: FaultRegistry
     log_requests: bool = True
+    admin: bool = True  # False (python -m emulator --no-admin): /__emulator/* answers 404, as on Cloudflare
 
 
-def build_state(data_dir, account_id, token, account_name, log_requests=True, zones=()):
+def build_state(data_dir, account_id, token, account_name, log_requests=True, zones=(), admin=True):
     store = Store(data_dir, api.schemas(), api.resource_tables())
     store.ensure_account(account_id, account_name)
     store.ensure_token(token, None)
     for spec in zones:
         ensure_zone(store, account_id, *parse_zone_spec(spec))
-    return EmulatorState(store, Router(api.routes()), CallCounter(), FaultRegistry(), log_requests)
+    return EmulatorState(store, Router(api.routes()), CallCounter(), FaultRegistry(), log_requests, admin)
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -115,7 +116,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         elif bindings.handles(path):  # the edge runtime's binding calls: not counted, no faults
             response = bindings.handle(self.state, self.command, path, split.query, self.headers, body)
         elif path == admin.PREFIX or path.startswith(admin.PREFIX + "/"):
-            response = admin.handle(self.state, self.command, path[len(admin.PREFIX):] or "/", body)
+            if self.state.admin:
+                response = admin.handle(self.state, self.command, path[len(admin.PREFIX):] or "/", body)
+            else:  # live-mode rehearsal: no admin API, an unknown path like any other
+                response = Resolved(None, {}, None, [], False).error(self.command, path).response()
         else:
             response = Resolved(None, {}, None, [], False).error(self.command, path).response()
         if response is DROP:

@@ -12,9 +12,13 @@
 #                collection metadata, repository hygiene)
 #   emulator     pytest tests/emulator (the emulator against the OpenAPI schema and the official SDK)
 #   clients      pytest tests/clients (Cloudflare's own clients, wrangler and the official SDK, against the emulator)
-#   e2e          pytest tests/e2e (real ansible-playbook runs against the emulator)
+#   e2e          pytest tests/e2e (real ansible-playbook runs against the emulator) and tests/live
+#                (the live-capable tests, against an emulator here)
 #   integration  ansible-test integration, every target, against an emulator started for it
 #   molecule     molecule test -s <each scenario of extensions/molecule>, from the repository root
+#   live         (only when named; not part of a full run) the live-capable tests against a real Cloudflare
+#                account: needs CFOPS_LIVE_API_TOKEN, CFOPS_LIVE_ACCOUNT_ID, CFOPS_LIVE_ZONE (and optionally
+#                CFOPS_LIVE_API_BASE_URL, CFOPS_LIVE_TARGETS, CFOPS_LIVE_ALLOW_FOREIGN=1); docs/dev/live-mode.md
 #
 # scripts/bootstrap.sh runs first (creates/updates .venv). Every emulator this script starts is
 # stopped when it exits, whatever happens.
@@ -24,12 +28,16 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 ALL_STAGES=(lint sanity unit emulator clients e2e integration molecule)
+# Run only when named: it needs a Cloudflare account (scripts/test.sh live).
+EXTRA_STAGES=(live)
+# The integration targets that run in live mode (docs/dev/live-mode.md says how a target becomes one).
+LIVE_TARGETS="dns_records_info"
 # The emulator's default account and token (docs/dev/interfaces.md).
 EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
 EMULATOR_TOKEN="cfops-local-emulator-token"
 
 usage() {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -37,16 +45,28 @@ selected=()
 for arg in "$@"; do
     case "$arg" in
         -h|--help) usage ;;
-        lint|sanity|unit|emulator|clients|e2e|integration|molecule) selected+=("$arg") ;;
-        *) echo "test.sh: unknown stage '$arg' (stages: ${ALL_STAGES[*]})" >&2; exit 2 ;;
+        lint|sanity|unit|emulator|clients|e2e|integration|molecule|live) selected+=("$arg") ;;
+        *) echo "test.sh: unknown stage '$arg' (stages: ${ALL_STAGES[*]} ${EXTRA_STAGES[*]})" >&2; exit 2 ;;
     esac
 done
 stages=()
-for stage in "${ALL_STAGES[@]}"; do
-    if [ ${#selected[@]} -eq 0 ] || [[ " ${selected[*]} " == *" $stage "* ]]; then
+for stage in "${ALL_STAGES[@]}" "${EXTRA_STAGES[@]}"; do
+    if { [ ${#selected[@]} -eq 0 ] && [[ " ${ALL_STAGES[*]} " == *" $stage "* ]]; } || [[ " ${selected[*]} " == *" $stage "* ]]; then
         stages+=("$stage")
     fi
 done
+
+# Live mode refuses to start without its account; checked before anything is installed or started.
+if [[ " ${stages[*]} " == *" live "* ]]; then
+    missing=()
+    for name in CFOPS_LIVE_API_TOKEN CFOPS_LIVE_ACCOUNT_ID CFOPS_LIVE_ZONE; do
+        [ -n "${!name:-}" ] || missing+=("$name")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "test.sh: the live stage needs ${missing[*]} (a sandbox account, its id and a test zone; see docs/dev/live-mode.md)" >&2
+        exit 2
+    fi
+fi
 
 # Work files of this run; emulators started by a stage register their data dir here.
 # One directory per run (by pid), so two runs in one checkout do not share emulators or copies.
@@ -124,7 +144,8 @@ stage_clients() {
 }
 
 stage_e2e() {
-    run_pytest tests/e2e
+    # tests/live: the live-capable pytest tests, here against an emulator (the live stage runs them live).
+    run_pytest tests/e2e tests/live
 }
 
 stage_integration() {
@@ -141,6 +162,9 @@ cf_api_token: $EMULATOR_TOKEN
 cf_account_id: $EMULATOR_ACCOUNT_ID
 cf_api_base_url: $url
 cf_emulator_url: $emulator_url
+cf_live: false
+cf_zone: example.com
+cf_name_prefix: ""
 EOF
     echo "integration: emulator at $url"
     # --python 3.11 finds .venv/bin/python3.11 first on PATH: the controller Python, which has
@@ -150,6 +174,44 @@ EOF
     # shellcheck disable=SC2086
     (cd "$dest" && ansible-test integration --python 3.11 --color no --continue-on-error ${CFOPS_INTEGRATION_TARGETS:-}) || rc=$?
     bash scripts/emulator.sh stop --data-dir "$RUN_DIR/emulator-integration" || true
+    return "$rc"
+}
+
+stage_live() {
+    # Everything this stage makes is named with one run prefix, and deleted at the end even on failure.
+    local rc=0 dest prefix base_url
+    base_url="${CFOPS_LIVE_API_BASE_URL:-https://api.cloudflare.com/client/v4}"
+    # A fresh prefix per run; CFOPS_LIVE_RUN_PREFIX (cfops-test-<8 hex>-) reuses one, e.g. to clean up a killed run.
+    prefix="${CFOPS_LIVE_RUN_PREFIX:-cfops-test-$(python -c 'import secrets; print(secrets.token_hex(4))')-}"
+    export CFOPS_LIVE_API_BASE_URL="$base_url" CFOPS_LIVE_RUN_PREFIX="$prefix"
+    echo "live: $base_url, account $CFOPS_LIVE_ACCOUNT_ID, zone $CFOPS_LIVE_ZONE, run prefix $prefix"
+    # Refuses an account holding objects this suite did not make (unless CFOPS_LIVE_ALLOW_FOREIGN=1).
+    python -m tests.support.target check || return 1
+    # From here on the run's objects are deleted however the stage ends (this function runs in its own
+    # subshell: EXIT fires on an error, and on TERM/INT through the exit below).
+    trap 'echo "--- cleanup of $prefix"; python -m tests.support.target cleanup || true' EXIT
+    trap 'exit 143' TERM INT
+    echo "--- live-capable pytest tests (emulator-only assertions skip here)"
+    run_pytest tests/live -rs || rc=1
+    echo "--- live-capable integration targets: ${CFOPS_LIVE_TARGETS:-$LIVE_TARGETS}"
+    dest="$(bash scripts/sanity.sh --prepare "$RUN_DIR/live")"
+    # The token reaches ansible-test through this file only (never the command line or the log); it is
+    # deleted with the run directory.
+    ( umask 077
+      python - "$dest/tests/integration/integration_config.yml" <<'PY'
+import json, os, sys
+config = {"cf_api_token": os.environ["CFOPS_LIVE_API_TOKEN"], "cf_account_id": os.environ["CFOPS_LIVE_ACCOUNT_ID"],
+          "cf_api_base_url": os.environ["CFOPS_LIVE_API_BASE_URL"], "cf_zone": os.environ["CFOPS_LIVE_ZONE"],
+          "cf_name_prefix": os.environ["CFOPS_LIVE_RUN_PREFIX"], "cf_live": True}
+with open(sys.argv[1], "w") as handle:
+    json.dump(config, handle)  # JSON is YAML
+PY
+    )
+    # shellcheck disable=SC2086
+    (cd "$dest" && ansible-test integration --python 3.11 --color no --continue-on-error ${CFOPS_LIVE_TARGETS:-$LIVE_TARGETS}) || rc=1
+    echo "--- cleanup of $prefix"
+    python -m tests.support.target cleanup || rc=1
+    trap - EXIT
     return "$rc"
 }
 

@@ -6,6 +6,7 @@ parentheses spanning lines, ``;`` comments outside quotes, quoted TXT strings, a
 types (MX, SRV, CAA).  SOA lines are parsed and skipped (Cloudflare owns the SOA).
 """
 import re
+import time
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s"]+')
 _CLASSES = ("IN", "CH", "HS")
@@ -113,12 +114,14 @@ def _record(number, name, rtype, ttl, values, origin):
     return record
 
 
-def write(zone_name, records, name_servers):
-    """The zone file Cloudflare's export gives: SOA, its name servers, then the records by type and name."""
+def write(zone_name, records, name_servers, exported=None):
+    """The zone file Cloudflare's export gives: a header with the export time (UTC), SOA, its name servers,
+    then the records by type and name."""
+    exported = exported if exported is not None else time.gmtime()
     lines = [
         ";;",
         ";; Domain:     %s." % zone_name,
-        ";; Exported:   by the cfops emulator",
+        ";; Exported:   %s" % time.strftime("%Y-%m-%d %H:%M:%S", exported),
         ";;",
         "",
         ";; SOA Record",

@@ -10,7 +10,7 @@ import re
 
 from emulator.api import ruleset_expressions
 from emulator.api.zones import zone_of
-from emulator.envelope import ApiError, ok
+from emulator.envelope import ApiError, ok, raw
 from emulator.routing import Route
 from emulator.store import new_id, now_iso
 
@@ -470,7 +470,7 @@ def delete_ruleset(req):
         scope, scope_id = _scope(db, req)[:2]
         row = _ruleset(db, req, scope, scope_id)
         db.execute("DELETE FROM rulesets WHERE id = ?", (row["id"],))
-    return ok(None)
+    return raw(b"", content_type="text/plain", status=204)  # no body, as the schema and the SDK (cast to None) say
 
 
 def _position(rules, position):

@@ -385,6 +385,10 @@ class CloudflareClient:
             for item in body["errors"]:
                 if isinstance(item, dict):
                     errors.append({"code": item.get("code"), "message": self._scrub(str(item.get("message", "")))})
+                    # Cloudflare may nest the specific cause: 1004 "DNS Validation Error" -> 9007 "Content for ...".
+                    for cause in item.get("error_chain") or []:
+                        if isinstance(cause, dict):
+                            errors.append({"code": cause.get("code"), "message": self._scrub(str(cause.get("message", "")))})
                 else:
                     errors.append({"code": None, "message": self._scrub(str(item))})
         if errors:

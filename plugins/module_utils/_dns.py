@@ -191,9 +191,26 @@ def normalise(record, zone_name, where="record"):
     return normal
 
 
+def _canonical_content(rtype, content):
+    """Content in the form ``normalise`` gives the input, whether or not Cloudflare normalised it (it is not documented)."""
+    if not isinstance(content, str):
+        return content
+    try:
+        if rtype == "A":
+            return str(ipaddress.IPv4Address(content.strip()))
+        if rtype == "AAAA":
+            return str(ipaddress.IPv6Address(content.strip()))
+    except ValueError:
+        return content
+    if rtype in HOSTNAME_TYPES:
+        return content.strip().lower().rstrip(".")
+    return content
+
+
 def from_api(record):
     """The comparable form of a record Cloudflare returned."""
-    normal = {"id": record["id"], "name": record["name"], "type": record["type"], "content": record["content"],
+    normal = {"id": record["id"], "name": str(record["name"]).lower().rstrip("."), "type": record["type"],
+              "content": _canonical_content(record["type"], record["content"]),
               "ttl": record.get("ttl", 1), "proxied": bool(record.get("proxied")),
               "comment": record.get("comment") or None, "tags": sorted(record.get("tags") or [])}
     if record["type"] in PRIORITY_TYPES and record.get("priority") is not None:

@@ -12,7 +12,8 @@ short_description: Export the DNS records of a Cloudflare zone to a BIND zone fi
 version_added: 1.1.0
 description:
   - Writes the zone's BIND export (C(GET /zones/{id}/dns_records/export)) to O(dest), for backups and migrations.
-  - Reported as changed only when the file content changes; the file is replaced atomically.
+  - Reported as changed only when the file content changes; the file is replaced atomically. The export's
+    C(;; Exported:) header line (the time of the export) does not count as a change.
   - Makes no write to Cloudflare; in check mode the file is not written either.
 author:
   - cfops platform team (@cfops)
@@ -99,6 +100,11 @@ def _read(path):
         return None
 
 
+def _comparable(content):
+    """The export without its ``;; Exported: <time>`` header line, which changes on every export."""
+    return b"\n".join(line for line in content.split(b"\n") if not line.startswith(b";; Exported:"))
+
+
 class DNSZoneExportModule(ZoneRecordsModule):
 
     def execute(self):
@@ -108,7 +114,7 @@ class DNSZoneExportModule(ZoneRecordsModule):
         current = _read(dest)
         self.result.update(dest=dest, sha256=hashlib.sha256(content).hexdigest(), size=len(content))
         self.set_diff({"content": (current or b"").decode("utf-8", "replace")}, {"content": content.decode("utf-8", "replace")})
-        if current != content:
+        if current is None or _comparable(current) != _comparable(content):
             self.mark_changed()
             if not self.check_mode:
                 self.write(dest, content)

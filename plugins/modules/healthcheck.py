@@ -198,9 +198,18 @@ def desired_body(params):
     return body
 
 
+# Left out (None), Cloudflare picks the regions and may answer its pick (types/healthchecks/healthcheck.py).
+SERVER_PICKS = ("check_regions",)
+
+
+def _comparable(key, value):
+    return "" if key == "description" and value is None else value  # no description may read back as null
+
+
 def differences(current, desired):
     """The keys of ``desired`` whose values ``current`` does not have."""
-    return sorted(key for key, value in desired.items() if current.get(key) != value)
+    return sorted(key for key, value in desired.items()
+                  if not (value is None and key in SERVER_PICKS) and _comparable(key, current.get(key)) != _comparable(key, value))
 
 
 class HealthcheckModule(CloudflareModule):

@@ -14,6 +14,9 @@ description:
   - Sets the zone settings you list and leaves the others alone.
   - One read of all settings, then the changed ones only, in one C(PATCH /zones/{zone_id}/settings) call.
     A run with nothing to change makes no write.
+  - Where Cloudflare no longer serves those aggregate calls (the current API schema has only the per-setting
+    ones), each listed setting is read with C(GET /zones/{zone_id}/settings/{setting_id}) and each changed one
+    written with C(PATCH /zones/{zone_id}/settings/{setting_id}).
   - Every name and value is checked before any write; the error lists the allowed values.
 author:
   - cfops platform team (@cfops)
@@ -87,12 +90,16 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zone_settings import (
     changed_settings,
     desired_settings,
 )
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone, zone_path
+
+
+GONE = (404, 405)  # how a route Cloudflare no longer serves answers
 
 
 class ZoneSettingsModule(CloudflareModule):
@@ -102,7 +109,8 @@ class ZoneSettingsModule(CloudflareModule):
     def execute(self):
         desired = desired_settings(self.params["settings"])
         zone = resolve_zone(self.client, self.params["zone"], self.account_id)
-        current = {item["id"]: item for item in self.client.get(zone_path(zone["id"], "settings"))}
+        self.path = zone_path(zone["id"], "settings")
+        current = self.read(desired)
         changes, before, after = changed_settings(current, desired)
         self.set_diff(before, after)
         values = {name: current.get(name, {}).get("value") for name in desired}
@@ -113,9 +121,32 @@ class ZoneSettingsModule(CloudflareModule):
             return
         self.mark_changed()
         if not self.check_mode:
-            # {"items": [...]} is what the live API takes (an array alone is what the 2024 schema shows).
-            written = self.client.patch(zone_path(zone["id"], "settings"), json={"items": changes})
+            written = self.write(changes)
             values.update((item["id"], item["value"]) for item in written or [] if item["id"] in values)
+
+    # The aggregate GET/PATCH /zones/{zone_id}/settings is in the 2024 schema but gone from the current one
+    # (the SDK has only .../settings/{setting_id}): use it while it answers, else one call per setting.
+    aggregate = True
+    path = None  # the zone's settings collection, set once the zone is resolved
+
+    def read(self, desired):
+        try:
+            return {item["id"]: item for item in self.client.get(self.path)}
+        except CloudflareAPIError as exc:
+            if exc.status not in GONE:
+                raise
+        self.aggregate = False
+        return {name: self.client.get(self.path + "/" + name) for name in sorted(desired)}
+
+    def write(self, changes):
+        if self.aggregate:
+            try:
+                # {"items": [...]} is what the live API takes (an array alone is what the 2024 schema shows).
+                return self.client.patch(self.path, json={"items": changes})
+            except CloudflareAPIError as exc:
+                if exc.status not in GONE:
+                    raise
+        return [self.client.patch(self.path + "/" + item["id"], json={"value": item["value"]}) for item in changes]
 
 
 def main():

@@ -1,4 +1,5 @@
-"""Validate every request and response of the emulator tests against the vendored OpenAPI schema.
+"""Validate every request and response of the emulator tests against the vendored OpenAPI schema,
+and every successful response also against the official SDK's model of its route (``sdk_contract.py``).
 
 The schema is ``emulator/openapi/openapi.json`` (Cloudflare's 2024-08-06 subset) plus
 ``supplement.json`` (paths the subset lacks and JSON Patch repairs, each with its source).
@@ -35,6 +36,8 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_core.validation.request.validators import V30RequestParametersValidator, V30RequestSecurityValidator
 from openapi_schema_validator import OAS30WriteValidator, OAS30ReadValidator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from tests.emulator.sdk_contract import SdkContract
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SPEC_DIR = REPO / "emulator" / "openapi"
@@ -147,6 +150,8 @@ class SchemaValidator:
         self._parameters = OpenAPI(self.spec, config=Config(request_validator_cls=V30RequestParametersValidator, **quick))
         self._security = OpenAPI(self.spec, config=Config(request_validator_cls=V30RequestSecurityValidator, **quick))
         self._finder = APICallPathFinder(self.spec)
+        self.sdk = SdkContract()
+        self.api_prefix = httpx.URL(server_url).raw_path.decode("ascii").rstrip("/") if server_url else "/client/v4"
         self.errors = []
         self.checked = 0
         self._lock = threading.Lock()
@@ -181,7 +186,8 @@ class SchemaValidator:
             self.checked += 1
 
     def check_response(self, request, response):
-        """Successes against the operation; errors against Cloudflare's failure envelope (see module doc)."""
+        """Successes against the operation and the SDK's model; errors against Cloudflare's failure envelope (see module doc)."""
+        self._check_sdk_contract(request, response)
         _template, operation = self.operation(request)
         if operation is None or response.status_code >= 400:
             self._check_failure_envelope(request, response)
@@ -190,6 +196,16 @@ class SchemaValidator:
         if errors:
             self._fail("response to", request, "HTTP %d %s; body %s" % (
                 response.status_code, "; ".join(_describe(e) for e in errors), response.content[:500]))
+
+    def _check_sdk_contract(self, request, response):
+        path = _Request(request).path
+        if not path.startswith(self.api_prefix + "/"):
+            return
+        problems = self.sdk.problems(request.method, path[len(self.api_prefix):], response.status_code,
+                                     response.headers.get("content-type", ""), response.content)
+        if problems:
+            self._fail("response to", request, "HTTP %d does not fit the SDK's model: %s" % (
+                response.status_code, "; ".join(problems)))
 
     def _check_failure_envelope(self, request, response):
         schema = self._resolved({"$ref": FAILURE_ENVELOPE})

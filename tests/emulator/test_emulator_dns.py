@@ -1,4 +1,6 @@
 """DNS records: CRUD, filters and paging, validation codes, conflicts, batch (order and atomicity), export/import."""
+import re
+
 import pytest
 
 from emulator.api.zones import zone_id_for
@@ -154,3 +156,10 @@ def test_import_proxied_and_bad_file(api, unchecked, path):
 def test_unknown_zone(unchecked):
     response = unchecked.get("/zones/%s/dns_records" % ("0" * 32))
     assert response.status_code == 404 and error_codes(response) == [1001]
+
+
+def test_export_starts_with_cloudflares_header_and_the_export_time(api, path):
+    """As Cloudflare's export does (pdxruby/pdxruby.github.io#69): ';; Domain:' and ';; Exported: <UTC time>'."""
+    text = api.get(path + "/export").text
+    assert text.startswith(";;\n;; Domain:     example.com.\n;; Exported:   ")
+    assert re.search(r"^;; Exported:   \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", text, re.M)

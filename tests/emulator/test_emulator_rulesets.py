@@ -176,3 +176,13 @@ def test_parser_points_at_the_unknown_field():
         parse('starts_with(http.uri.path, "/x")')
     assert str(caught.value) == ('Filter parsing error (1:13):\nstarts_with(http.uri.path, "/x")\n'
                                  '            ^^^^^^^^^^^^^ unknown identifier')
+
+
+def test_deleting_a_ruleset_answers_204_without_a_body(api, zone_id):
+    """Cloudflare's schema and the SDK (which casts the answer to None) give DELETE .../rulesets/{id} no body."""
+    created = api.put("/zones/%s/rulesets/phases/http_request_firewall_custom/entrypoint" % zone_id,
+                      json={"rules": [{"ref": "r1", "expression": "ip.src eq 192.0.2.1", "action": "block"}]})
+    assert created.status_code == 200, created.text
+    deleted = api.delete("/zones/%s/rulesets/%s" % (zone_id, created.json()["result"]["id"]))
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert api.get("/zones/%s/rulesets/phases/http_request_firewall_custom/entrypoint" % zone_id).status_code == 404

@@ -37,7 +37,7 @@ class EmulatorError(RuntimeError):
 
 class EmulatorProcess:
     def __init__(self, data_dir=None, port=0, token=None, account_id=None, host="127.0.0.1",
-                 startup_timeout=None, stop_timeout=10, edge=False, edge_port=0, zones=()):
+                 startup_timeout=None, stop_timeout=10, edge=False, edge_port=0, zones=(), admin=True):
         self.data_dir = str(data_dir) if data_dir is not None else None
         self.port = port
         self.token = token or DEFAULT_TOKEN
@@ -50,6 +50,7 @@ class EmulatorProcess:
         self.edge = edge            # also run deployed Workers in workerd (--edge-port)
         self.edge_port = edge_port  # 0: a free port, kept across restart()
         self.edge_url = None
+        self.admin_enabled = admin  # False: --no-admin, /__emulator/* answers 404 (live-mode rehearsal)
         self._owns_data_dir = False
         self._process = None
         self._log = None
@@ -75,6 +76,8 @@ class EmulatorProcess:
                    "--token", self.token, "--account-id", self.account_id, "--host", self.host]
         for zone in self.zones:
             command += ["--zone", zone]
+        if not self.admin_enabled:
+            command.append("--no-admin")
         if self.edge:
             # The ready line waits for the edge: leave the API part of startup_timeout a few seconds.
             command += ["--edge-port", str(self.edge_port), "--edge-timeout", str(max(5, self.startup_timeout - 5))]

@@ -1,0 +1,74 @@
+"""Live mode's plumbing, proven against the emulator without its admin API (no real account is reachable here).
+
+`scripts/test.sh live` with CFOPS_LIVE_API_BASE_URL pointing at `python -m emulator --no-admin` runs exactly
+what it runs against Cloudflare: the account guard, the live-capable pytest tests (emulator-only steps
+skipped) and integration targets, and the cleanup of every object named with the run prefix.
+"""
+import os
+import re
+import subprocess
+
+import pytest
+
+from tests.support.emulator import EmulatorProcess
+from tests.support.target import CloudflareTarget
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def no_admin(tmp_path):
+    with EmulatorProcess(data_dir=str(tmp_path / "emulator"), admin=False) as emu:
+        yield emu
+
+
+def live(emulator, **extra):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CFOPS_LIVE_")}
+    env.update(CFOPS_LIVE_API_BASE_URL=emulator.base_url, CFOPS_LIVE_API_TOKEN=emulator.token,
+               CFOPS_LIVE_ACCOUNT_ID=emulator.account_id, CFOPS_LIVE_ZONE="example.com", **extra)
+    return subprocess.run(["bash", "scripts/test.sh", "live"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=900, stdin=subprocess.DEVNULL, check=False)
+
+
+def test_live_mode_runs_against_an_emulator_without_admin_and_leaves_nothing(no_admin):
+    done = live(no_admin)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "live: %s, account %s, zone example.com" % (no_admin.base_url, no_admin.account_id) in output
+    # emulator-only steps are skipped there, and only there
+    assert "SKIPPED" in output and "emulator-only: resetting call counts" in output
+    assert re.search(r"Verify the emulator saw no write \(emulator only\)\] \**\nskipping: \[testhost\]", output)
+    assert "failed=0" in output
+    target = CloudflareTarget.from_emulator(no_admin)
+    assert {kind: names for kind, names in target.inventory().items() if names} == {}
+
+
+def test_live_mode_cleans_up_the_run_prefix_even_when_the_run_fails(no_admin):
+    prefix = "cfops-test-0123abcd-"
+    target = CloudflareTarget.from_emulator(no_admin, run_prefix=prefix)
+    target.api("POST", "/accounts/%s/storage/kv/namespaces" % target.account_id, json={"title": prefix + "leftover"})
+    done = live(no_admin, CFOPS_LIVE_RUN_PREFIX=prefix, CFOPS_LIVE_TARGETS="no_such_target")
+    assert done.returncode != 0 and "Target pattern not matched: no_such_target" in done.stderr
+    assert "--- cleanup of %s\nlive: cleanup of %s deleted" % (prefix, prefix) in done.stdout
+    assert target.inventory()["kv_namespaces"] == []
+
+
+def test_live_mode_refuses_an_account_with_foreign_objects_unless_allowed(no_admin):
+    target = CloudflareTarget.from_emulator(no_admin)
+    target.api("POST", "/accounts/%s/storage/kv/namespaces" % target.account_id, json={"title": "production-cache"})
+    refused = live(no_admin)
+    assert refused.returncode != 0
+    assert "refusing to run: account %s (zone example.com) holds objects this suite did not make (kv_namespaces: " \
+           "production-cache)" % no_admin.account_id in refused.stderr
+    allowed = live(no_admin, CFOPS_LIVE_ALLOW_FOREIGN="1")
+    assert allowed.returncode == 0, (allowed.stdout + allowed.stderr)[-3000:]
+    assert [name for name, _id in target.inventory()["kv_namespaces"]] == ["production-cache"]  # untouched
+
+
+def test_live_mode_refuses_to_start_without_its_account():
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CFOPS_LIVE_")}
+    done = subprocess.run(["bash", "scripts/test.sh", "live"], cwd=REPO, env=dict(env, CFOPS_LIVE_ZONE="example.com"),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "the live stage needs CFOPS_LIVE_API_TOKEN CFOPS_LIVE_ACCOUNT_ID" in done.stderr
