@@ -3,7 +3,7 @@ the foreign-object guard, and emulator-only steps that skip in live mode and onl
 import pytest
 
 from tests.support.emulator import EmulatorProcess
-from tests.support.target import FAMILY, CloudflareTarget, EmulatorOnly, TargetError
+from tests.support.target import FAMILY, CloudflareTarget, EmulatorOnly, TargetError, dns_owner
 
 
 def _kv_titles(target):
@@ -17,11 +17,15 @@ def test_objects_named_with_the_run_prefix_are_removed_by_cleanup(cf_target):
     record = cf_target.api("POST", "/zones/%s/dns_records" % cf_target.zone_id,
                            json={"type": "TXT", "name": cf_target.hostname("plumbing"), "content": "cfops live plumbing",
                                  "ttl": 1})["result"]
+    srv = cf_target.api("POST", "/zones/%s/dns_records" % cf_target.zone_id,
+                        json={"type": "SRV", "name": "_sip._tcp." + cf_target.hostname("plumbing"), "ttl": 1,
+                              "data": {"priority": 1, "weight": 5, "port": 5060, "target": "sip.example.com"}})["result"]
     assert kv in _kv_titles(cf_target)
+    assert "dns_records" not in cf_target.foreign()  # an SRV record under a prefixed name is the run's own
     deleted = cf_target.cleanup()
-    assert kv in deleted["kv_namespaces"] and record["name"] in deleted["dns_records"]
+    assert kv in deleted["kv_namespaces"] and {record["name"], srv["name"]} <= set(deleted["dns_records"])
     assert kv not in _kv_titles(cf_target)
-    assert not [name for name, _id in cf_target.inventory()["dns_records"] if cf_target.owns(name)]
+    assert not [name for name, _id in cf_target.inventory()["dns_records"] if cf_target.owns(dns_owner(name))]
 
 
 def test_emulator_only_steps_run_on_the_emulator_and_skip_live(cf_target):
