@@ -260,8 +260,9 @@ class CloudflareTarget:
             except TargetError as exc:
                 failures.append("%s %s: %s" % (kind, name, exc))
 
-        steps = [self._cleanup_dns, self._cleanup_healthchecks, self._cleanup_routes, self._cleanup_custom_domains,
-                 self._cleanup_queues, self._cleanup_workers, self._cleanup_kv, self._cleanup_d1, self._cleanup_r2]
+        steps = [self._cleanup_dns, self._cleanup_healthchecks, self._cleanup_rules, self._cleanup_routes,
+                 self._cleanup_custom_domains, self._cleanup_queues, self._cleanup_workers, self._cleanup_kv,
+                 self._cleanup_d1, self._cleanup_r2]
         for step in steps:
             try:
                 step(attempt)
@@ -280,6 +281,16 @@ class CloudflareTarget:
         for check in list(self._pages("/zones/%s/healthchecks" % self.zone_id, 100)):
             if self.owns(check.get("name")):
                 attempt("healthchecks", check["name"], "DELETE", "/zones/%s/healthchecks/%s" % (self.zone_id, check["id"]))
+
+    def _cleanup_rules(self, attempt):
+        # Rules of the test zone's phase entrypoints whose ref is prefixed; each goes alone, so other rules stay.
+        for ruleset in self.api("GET", "/zones/%s/rulesets" % self.zone_id)["result"] or []:
+            if ruleset.get("kind") != "zone":
+                continue
+            path = "/zones/%s/rulesets/%s" % (self.zone_id, ruleset["id"])
+            for rule in self.api("GET", path)["result"].get("rules") or []:
+                if self.owns(rule.get("ref")):
+                    attempt("ruleset_rules", rule["ref"], "DELETE", path + "/rules/%s" % rule["id"])
 
     def _cleanup_routes(self, attempt):
         for route in self.api("GET", "/zones/%s/workers/routes" % self.zone_id)["result"] or []:
