@@ -8,8 +8,9 @@
         target.calls()                                  # emulator only: skipped (EmulatorOnly) in live mode
 
 Every object a test makes is named with the run prefix (``cfops-test-<8 hex>-``); ``cleanup()`` deletes
-every object of the account (and DNS record of the test zone) whose name starts with it, whatever the
-test registered (for a DNS record, its name without leading ``_service._proto`` labels: ``dns_owner``).
+every object of the account (and DNS record of the test zone, and rule of its phase entrypoints by ``ref``)
+whose name starts with it, whatever the test registered (for a DNS record, its name without leading
+``_service._proto`` labels: ``dns_owner``).
 ``check_account()`` refuses an account holding Workers, KV namespaces, D1 databases, R2 buckets, queues or
 test-zone DNS records that are not named ``cfops-test-...`` unless ``CFOPS_LIVE_ALLOW_FOREIGN=1``.
 Standard library only (plus pytest when it is there, for the skip).
