@@ -9,7 +9,8 @@
 """The canary decision: is the new version worse than the stable one, or than the environment allows?
 
 Pure functions, no I/O. A *sample* is what was measured of one version over one window, from probes
-or from Cloudflare's analytics: ``{"requests": n, "errors": k, "p95_ms": float or None}``.
+or from Cloudflare's analytics: ``{"requests": n, "errors": k, "latency_ms": float or None, "quantile": "p95"}``
+(the quantile the latency is: p95 from probes, p99 from analytics, which has no p95).
 
 The tests, and why these:
 
@@ -23,7 +24,7 @@ The tests, and why these:
 - **Error rate against the environment's threshold** (the seed plans' 5 %, 1 % in prod): an exact
   one-sided binomial test of ``rate <= max_error_rate``, so chance alone fails a release at the threshold
   with probability ``alpha``, whatever the sample size.
-- **Latency**: the canary's p95 against ``max_p95_ms``, and against the stable version's p95 times
+- **Latency**: the canary's quantile against ``max_latency_ms``, and against the stable version's times
   ``1 + latency_margin`` plus ``latency_slack_ms`` (quantiles of small samples are noisy, the margin
   absorbs that). Judged only with at least ``min_latency_requests`` responses.
 - **Minimum sample**: a *pass* needs ``min_requests`` canary responses. A failure may come earlier, when
@@ -49,7 +50,7 @@ POLICY_DEFAULTS = {
     "min_latency_requests": 20,
     "max_error_rate": 0.05,
     "max_error_rate_increase": 0.01,
-    "max_p95_ms": 500.0,
+    "max_latency_ms": 500.0,
     "latency_margin": 0.5,
     "latency_slack_ms": 50.0,
     "on_insufficient": FAIL,
@@ -76,8 +77,8 @@ def policy(**settings):
         if int(merged[name]) < 1:
             raise PolicyError("%s must be at least 1, got %s" % (name, merged[name]))
         merged[name] = int(merged[name])
-    if merged["max_p95_ms"] <= 0:
-        raise PolicyError("max_p95_ms must be above 0, got %g" % merged["max_p95_ms"])
+    if merged["max_latency_ms"] <= 0:
+        raise PolicyError("max_latency_ms must be above 0, got %g" % merged["max_latency_ms"])
     if merged["latency_margin"] < 0 or merged["latency_slack_ms"] < 0:
         raise PolicyError("latency_margin and latency_slack_ms must not be negative")
     if merged["on_insufficient"] not in (FAIL, PASS):
@@ -173,18 +174,19 @@ def judge(canary, stable, settings):
                        % (_pct(canary_rate), _pct(stable_rate), increase * 100,
                           settings["max_error_rate_increase"] * 100, p_rel, settings["alpha"])})
 
-    latency_judged = canary.get("p95_ms") is not None and n >= settings["min_latency_requests"]
+    latency_judged = canary.get("latency_ms") is not None and n >= settings["min_latency_requests"]
     if latency_judged:
-        p95 = float(canary["p95_ms"])
-        checks.append({"check": "p95_latency", "measured": p95, "threshold": settings["max_p95_ms"],
-                       "failed": p95 > settings["max_p95_ms"],
-                       "message": "p95 %.0f ms > %.0f ms" % (p95, settings["max_p95_ms"])})
-        if comparable and stable.get("p95_ms") is not None and stable["requests"] >= settings["min_latency_requests"]:
-            limit = float(stable["p95_ms"]) * (1 + settings["latency_margin"]) + settings["latency_slack_ms"]
-            checks.append({"check": "p95_latency_vs_stable", "measured": p95, "threshold": limit,
-                           "failed": p95 > limit,
-                           "message": "p95 %.0f ms > stable's %.0f ms x %.2f + %.0f ms = %.0f ms"
-                           % (p95, stable["p95_ms"], 1 + settings["latency_margin"], settings["latency_slack_ms"], limit)})
+        latency, label = float(canary["latency_ms"]), canary.get("quantile") or "p95"
+        checks.append({"check": "latency", "measured": latency, "threshold": settings["max_latency_ms"],
+                       "failed": latency > settings["max_latency_ms"],
+                       "message": "%s %.0f ms > %.0f ms" % (label, latency, settings["max_latency_ms"])})
+        if comparable and stable.get("latency_ms") is not None and stable["requests"] >= settings["min_latency_requests"]:
+            limit = float(stable["latency_ms"]) * (1 + settings["latency_margin"]) + settings["latency_slack_ms"]
+            checks.append({"check": "latency_vs_stable", "measured": latency, "threshold": limit,
+                           "failed": latency > limit,
+                           "message": "%s %.0f ms > stable's %.0f ms x %.2f + %.0f ms = %.0f ms"
+                           % (label, latency, stable["latency_ms"], 1 + settings["latency_margin"],
+                              settings["latency_slack_ms"], limit)})
 
     failures = [check["message"] for check in checks if check["failed"]]
     if failures:

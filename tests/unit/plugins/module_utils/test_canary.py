@@ -17,8 +17,8 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._canary import (
 )
 
 
-def sample(requests, errors, p95_ms=None):
-    return {"requests": requests, "errors": errors, "p95_ms": p95_ms}
+def sample(requests, errors, latency_ms=None, quantile="p95"):
+    return {"requests": requests, "errors": errors, "latency_ms": latency_ms, "quantile": quantile}
 
 
 # --- the exact tests --------------------------------------------------------------------------------------
@@ -90,6 +90,11 @@ def test_latency_absolute_and_relative():
     assert judge(sample(50, 0, 100.0), sample(50, 0, 40.0), DEFAULTS)["decision"] == PASS
 
 
+def test_analytics_latency_is_named_by_its_quantile():
+    verdict = judge(sample(50, 0, 700.0, "p99"), None, DEFAULTS)
+    assert verdict["reasons"] == ["p99 700 ms > 500 ms"]
+
+
 def test_latency_of_a_few_responses_is_not_judged():
     assert judge(sample(5, 0, 5000.0), None, DEFAULTS)["decision"] == INSUFFICIENT
 
@@ -97,7 +102,7 @@ def test_latency_of_a_few_responses_is_not_judged():
 def test_at_100_percent_without_stable_only_absolute_checks_run():
     verdict = judge(sample(40, 0, 20.0), None, DEFAULTS)
     assert verdict["decision"] == PASS
-    assert [c["check"] for c in verdict["checks"]] == ["error_rate", "p95_latency"]
+    assert [c["check"] for c in verdict["checks"]] == ["error_rate", "latency"]
 
 
 def test_window_extension_then_the_configured_decision():
