@@ -119,7 +119,7 @@ class Release:
         self.exists, deployments = rel.read_deployments(self.client, self.account, self.name)
         self.current = deployments[0] if deployments else None
         self.serving = rel.split(self.current)
-        self.versions = {vid: rel.read_version(self.client, self.account, self.name, vid) for vid, _ in self.serving}
+        self.versions = {vid: rel.read_version(self.client, self.account, self.name, vid) for vid, _share in self.serving}
         self.desired = self.build_desired()
         self.fingerprint = self.compute_fingerprint()
         main = self.versions.get(self.serving[0][0]) if self.serving else None
@@ -296,8 +296,9 @@ class Release:
         while True:
             while self.now() < target:
                 if self.now() - last_note >= PROGRESS_EVERY:
-                    self.out("%s %s%%: analysis window %.0f s of %g s" % (self.name, rel.pct(share),
-                                                                         max(0, self.now() - delay - since), target - delay - since))
+                    elapsed = max(0, self.now() - delay - since)
+                    self.out("%s %s%%: analysis window %.0f s of %g s" % (self.name, rel.pct(share), elapsed,
+                                                                         target - delay - since))
                     last_note = self.now()
                 self.sleep(min(1.0, max(0.05, target - self.now())))
             until = self.now() - delay
@@ -362,8 +363,9 @@ class Release:
     @staticmethod
     def describe_samples(canary, stable, label):
         def one(name, sample):
-            latency = "" if sample.get("latency_ms") is None else " %s %.0f ms" % (sample.get("quantile", "p95"),
-                                                                                 sample["latency_ms"])
+            latency = ""
+            if sample.get("latency_ms") is not None:
+                latency = " %s %.0f ms" % (sample.get("quantile", "p95"), sample["latency_ms"])
             rate = (100.0 * sample["errors"] / sample["requests"]) if sample["requests"] else 0.0
             return "%s n=%d err %.1f%%%s" % (name, sample["requests"], rate, latency)
         text = one(label, canary)
@@ -404,7 +406,7 @@ class Release:
             return "migration"
         if len(self.serving) == 1 and rel.marker_of(self.versions[self.serving[0][0]]) == self.fingerprint:
             return "unchanged"
-        if any(rel.marker_of(self.versions[v]) == self.fingerprint for v, _ in self.serving):
+        if any(rel.marker_of(self.versions[v]) == self.fingerprint for v, _share in self.serving):
             return "resumed rollout"
         return "gradual rollout"
 
@@ -421,7 +423,7 @@ class Release:
                          % (self.name, rel.describe_deployment(self.current), waited, self.p["wait_timeout"]))
                 last_note = self.now()
             self.sleep(QUIET_POLL)
-            _exists, deployments = rel.read_deployments(self.client, self.account, self.name)
+            _found, deployments = rel.read_deployments(self.client, self.account, self.name)
             self.current = deployments[0] if deployments else None
 
     def plan(self, kind):
@@ -454,11 +456,11 @@ class Release:
         return steps
 
     def resumed_version(self):
-        return next(v for v, _ in self.serving if rel.marker_of(self.versions[v]) == self.fingerprint)
+        return next(v for v, _share in self.serving if rel.marker_of(self.versions[v]) == self.fingerprint)
 
     def old_version(self):
         """The version serving the largest share that is not the release's."""
-        return next((v for v, _ in self.serving if rel.marker_of(self.versions[v]) != self.fingerprint), None)
+        return next((v for v, _share in self.serving if rel.marker_of(self.versions[v]) != self.fingerprint), None)
 
     def full_upload(self, kind):
         metadata = workers.upload_metadata(self.desired, self.upload_metadata()["bindings"], keep_secrets=True)
@@ -469,7 +471,7 @@ class Release:
         if self.exists:
             rel.expect_current(self.client, self.account, self.name, previous_id, "the migration upload")
         self.client.put(workers.scripts_path(self.account, self.name), files=workers.upload_files(metadata, self.modules))
-        _exists, deployments = rel.read_deployments(self.client, self.account, self.name)
+        _found, deployments = rel.read_deployments(self.client, self.account, self.name)
         current = deployments[0]
         new = rel.split(current)[0][0]
         self.result.update(version=new, previous=(rel.split(self.current)[0][0] if self.current else None))
@@ -604,7 +606,7 @@ class ActionModule(ActionBase):
         client = CloudflareClient(params["api_token"], base_url=params["api_base_url"], timeout=params["api_timeout"],
                                   max_retries=params["api_max_retries"], max_retry_time=params["api_max_retry_time"])
         client.writes_allowed = not self._task.check_mode
-        release = Release(client, params, lambda line: display.display(line), check_mode=self._task.check_mode,
+        release = Release(client, params, display.display, check_mode=self._task.check_mode,
                           diff=self._task.diff)
         try:
             return release.run()

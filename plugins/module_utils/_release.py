@@ -160,7 +160,7 @@ def is_foreign_rollout(deployment, fingerprint):
 
 def expect_current(client, account_id, script_name, expected_id, action):
     """The current deployment, after checking it is ``expected_id``; ConflictError otherwise."""
-    _exists, deployments = read_deployments(client, account_id, script_name)
+    _found, deployments = read_deployments(client, account_id, script_name)
     current = deployments[0] if deployments else None
     if (current or {}).get("id") != expected_id:
         raise ConflictError(
@@ -172,13 +172,13 @@ def expect_current(client, account_id, script_name, expected_id, action):
 
 def verify_written(client, account_id, script_name, written, expected_previous_id):
     """After a write: our deployment must be the newest, right after ``expected_previous_id``."""
-    _exists, deployments = read_deployments(client, account_id, script_name)
+    _found, deployments = read_deployments(client, account_id, script_name)
     ids = [d.get("id") for d in deployments]
     if not ids or ids[0] != written.get("id"):
         newer = deployments[0] if deployments else None
         raise ConflictError("Worker %s: another job deployed right after this release (%s replaced our %s). Stopping "
-                            "without a rollback: the newer deployment stays." % (script_name, describe_deployment(newer),
-                                                                                   short(written.get("id"))))
+                            "without a rollback: the newer deployment stays."
+                            % (script_name, describe_deployment(newer), short(written.get("id"))))
     if expected_previous_id is not None and (len(ids) < 2 or ids[1] != expected_previous_id):
         between = deployments[1] if len(deployments) > 1 else None
         raise ConflictError("Worker %s: another job deployed between this release's check and its write (%s); our "
@@ -220,6 +220,12 @@ def _is_text(content):
     return b"\x00" not in content
 
 
+def _digest(content):
+    if content is None:
+        return "(none)"
+    return "sha256:%s, %d bytes" % (hashlib.sha256(content).hexdigest()[:16], len(content))
+
+
 def modules_diff(before, after, limit=TEXT_DIFF_LIMIT):
     """Unified diff lines of the modules: ``before``/``after`` are ``{name: bytes}`` (before may be None: unknown).
 
@@ -235,12 +241,10 @@ def modules_diff(before, after, limit=TEXT_DIFF_LIMIT):
             lines.extend(difflib.unified_diff(old.decode("utf-8").splitlines(), new.decode("utf-8").splitlines(),
                                               "a/" + name, "b/" + name, lineterm=""))
             continue
-        describe = lambda content: ("sha256:%s, %d bytes" % (hashlib.sha256(content).hexdigest()[:16], len(content))
-                                    if content is not None else "(none)")
         if before is None:
-            lines.append("module %s: %s (the serving code could not be read)" % (name, describe(new)))
+            lines.append("module %s: %s (the serving code could not be read)" % (name, _digest(new)))
         else:
-            lines.append("module %s: %s -> %s" % (name, describe(old), describe(new)))
+            lines.append("module %s: %s -> %s" % (name, _digest(old), _digest(new)))
     return lines
 
 

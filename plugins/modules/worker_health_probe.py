@@ -287,9 +287,9 @@ def judge(samples, params):
     canary = [s for s in samples if params["canary_version"] and s["version"] == params["canary_version"]]
     judged = canary or samples
     numbers = measure(judged, params["expect_status"])
-    result = dict(numbers, requests=len(samples), gated_requests=len(judged),
-                  status_counts=count(samples, "status"), versions_seen=count(samples, "version"),
-                  failure_causes=failure_summary(samples, expected, params["url"]))
+    result = dict(numbers)
+    result.update(requests=len(samples), gated_requests=len(judged), status_counts=count(samples, "status"),
+                  versions_seen=count(samples, "version"), failure_causes=failure_summary(samples, expected, params["url"]))
     result["errors_by_version"] = {version: sum(1 for s in samples if s["version"] == version and s["error"])
                                    for version in sorted({s["version"] for s in samples})}
     whose = "version %s's " % params["canary_version"] if canary else ""

@@ -129,12 +129,13 @@ def test_bad_policy_is_refused_with_the_setting_named(settings, message):
 
 # --- operating characteristics (seeded simulations of the scenarios) --------------------------------
 
-def simulate(canary_rate, stable_rate, canary_n, stable_n, runs, seed, settings=DEFAULTS):
+def simulate(canary_rate, stable_rate, canary_n, stable_n, runs, seed, settings=None):
+    settings = settings or DEFAULTS
     rng = random.Random(seed)
     decisions = {PASS: 0, FAIL: 0, INSUFFICIENT: 0}
     for _run in range(runs):
-        canary = sum(rng.random() < canary_rate for _ in range(canary_n))
-        stable = sum(rng.random() < stable_rate for _ in range(stable_n))
+        canary = sum(rng.random() < canary_rate for _request in range(canary_n))
+        stable = sum(rng.random() < stable_rate for _request in range(stable_n))
         decisions[judge(sample(canary_n, canary), sample(stable_n, stable), settings)["decision"]] += 1
     return decisions
 

@@ -43,8 +43,8 @@ def test_deploy_checks_the_current_deployment_then_writes_then_verifies(server, 
     assert written["id"] == "d1"
     post = server.requests[1]
     assert post.method == "POST" and post.path.endswith("/workers/scripts/books-api-prod/deployments")
-    assert post.json() == {"strategy": "percentage", "versions": [{"version_id": NEW, "percentage": 10.0},
-                                                                   {"version_id": OLD, "percentage": 90.0}],
+    versions = [{"version_id": NEW, "percentage": 10.0}, {"version_id": OLD, "percentage": 90.0}]
+    assert post.json() == {"strategy": "percentage", "versions": versions,
                            "annotations": {"workers/message": "cfops release 2c26b46b68ff 1.4.0: 10%"}}
 
 
