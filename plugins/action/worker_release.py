@@ -297,8 +297,8 @@ class Release:
             while self.now() < target:
                 if self.now() - last_note >= PROGRESS_EVERY:
                     elapsed = max(0, self.now() - delay - since)
-                    self.out("%s %s%%: analysis window %.0f s of %g s" % (self.name, rel.pct(share), elapsed,
-                                                                         target - delay - since))
+                    self.out("%s %s%%: analysis window %.0f s of %g s"
+                             % (self.name, rel.pct(share), elapsed, target - delay - since))
                     last_note = self.now()
                 self.sleep(min(1.0, max(0.05, target - self.now())))
             until = self.now() - delay
