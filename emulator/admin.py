@@ -5,7 +5,7 @@ from emulator import hooks
 from emulator.envelope import json_response
 from emulator.faults import FaultSpecError
 from emulator.s3_auth import credentials as r2_credentials
-from emulator.store import new_id
+from emulator.store import TOKEN_OWNERS, new_id
 
 PREFIX = "/__emulator"
 
@@ -68,14 +68,21 @@ def add_account(state, body):
 
 
 def add_token(state, body):
+    """``{token, account_id, owner}``: owner ``user`` (default; limited to account_id, or every account when
+    it is null) or ``account`` (an account API token of account_id)."""
     token = body.get("token")
     if not isinstance(token, str) or not token.strip() or " " in token:
         raise AdminError(400, "token must be a non-empty string without spaces")
     account_id = body.get("account_id")
     if account_id is not None and not state.store.account_exists(account_id):
         raise AdminError(400, "account %r does not exist; create it with POST /__emulator/accounts" % account_id)
-    row = state.store.ensure_token(token, account_id)
-    return {"id": row["id"], "account_id": row["account_id"]}
+    owner = body.get("owner") or "user"
+    if owner not in TOKEN_OWNERS:
+        raise AdminError(400, "owner must be one of %s, got %r" % (", ".join(TOKEN_OWNERS), owner))
+    if owner == "account" and account_id is None:
+        raise AdminError(400, "an account-owned token needs account_id (the account that owns it)")
+    row = state.store.ensure_token(token, account_id, owner)
+    return {"id": row["id"], "account_id": row["account_id"], "owner": row["owner"]}
 
 
 def r2_keys(state, body):

@@ -13,6 +13,11 @@
 - ``GET /__emulator/edge``: the edge's status (URL, reload generations, last ``setOptions`` time).
 - ``POST /__emulator/edge/sync``: body ``{"timeout": seconds}`` (default 10, at most 120); returns once the edge
   serves every change made so far (``{"synced": bool}``: false on timeout or when that reload failed).
+- ``POST /__emulator/edge/scheduled``: body ``{"script": name, "cron": "* * * * *", "account_id": id}`` (cron
+  default ``* * * * *``; account_id optional when one account has that script): runs the Worker's
+  ``scheduled()`` now, as ``wrangler dev --test-scheduled``'s ``/__scheduled`` does, but on the admin side
+  (Worker code cannot reach ``/__emulator``: sidecar.mjs refuses it). Answers ``{"ran", "version_id",
+  "outcome", "no_retry"}``; the invocation is recorded like a cron trigger's.
 """
 import json
 import sys
@@ -23,7 +28,6 @@ from emulator.envelope import ApiError, Response, json_response
 
 BINDINGS = "/__emulator/bindings"
 EDGE = "/__emulator/edge"
-INTERNAL_ERROR = 10002
 # Handlers that look at the caller's token see an unrestricted one.
 EDGE_TOKEN = {"id": "cfops-edge-runtime", "account_id": None, "token": ""}
 
@@ -45,6 +49,8 @@ def handle(state, method, path, query, headers, body):
         return _edge_table(state)
     if path.rstrip("/") == EDGE + "/sync" and method == "POST":
         return _edge_sync(state, body)
+    if path.rstrip("/") == EDGE + "/scheduled" and method == "POST":
+        return _edge_scheduled(state, body)
     return json_response(404, {"error": "no internal call %s %s" % (method, path)})
 
 
@@ -59,9 +65,10 @@ def _api(state, method, path, query, headers, body):
         return resolved.route.handler(request)
     except ApiError as exc:
         return exc.response()
-    except Exception:  # noqa: BLE001 - a bug in a handler: the binding call fails, the emulator keeps serving
+    except Exception as exc:  # noqa: BLE001 - a bug in a handler: the binding call fails, the emulator keeps serving
         traceback.print_exc(file=sys.stderr)
-        return ApiError(500, INTERNAL_ERROR, "Unexpected internal server error").response()
+        # An emulator-internal call, not a Cloudflare API answer: the shim turns it into the Worker's exception.
+        return json_response(500, {"error": "the emulator failed on this binding call: %s" % exc})
 
 
 def _queue_send(state, rest, body):
@@ -157,3 +164,30 @@ def _edge_sync(state, body):
     except (ValueError, TypeError, AttributeError):
         return json_response(400, {"error": "the body must be {\"timeout\": seconds} or empty"})
     return json_response(200, {"synced": edge.sync(timeout=min(max(timeout, 0), 120))})
+
+
+def _edge_scheduled(state, body):
+    edge = getattr(state, "edge", None)
+    if edge is None:
+        return json_response(404, {"error": "the emulator runs without an edge (start it with --edge-port)"})
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("script"), str) or not document["script"]:
+        return json_response(400, {"error": "the body must be {\"script\": name, \"cron\": expression, \"account_id\": id}"})
+    cron = document.get("cron") or "* * * * *"
+    account_id = document.get("account_id")
+    if account_id is None:
+        with state.store.read() as db:
+            accounts = [row[0] for row in db.execute("SELECT DISTINCT account_id FROM worker_deployments WHERE script_name = ?",
+                                                     (document["script"],))]
+        if len(accounts) != 1:
+            return json_response(400, {"error": "%d accounts have a Worker %r: name account_id" % (len(accounts), document["script"])})
+        account_id = accounts[0]
+    from emulator.runtime import EdgeError  # noqa: PLC0415 - the runtime is optional (no --edge-port)
+    try:
+        result = edge.run_scheduled(account_id, document["script"], cron)
+    except EdgeError as exc:
+        return json_response(502, {"error": str(exc)})
+    return json_response(200 if result["ran"] else 404, result)

@@ -3,6 +3,10 @@
 A fault matches a method ("*" for any) and either a route template (the pattern contains "{") or
 an fnmatch glob on the concrete path after /client/v4.  Of the matching calls every ``every``-th
 one is faulted until ``count`` calls were.
+
+Calls to R2's S3 endpoint (template ``s3:<Operation>``, path ``/r2-s3/<account>/...``) match only the
+patterns that name S3: ``s3:<Operation glob>`` or a glob starting with ``/r2-s3/``.  So ``*`` or an API
+glob never faults an S3 transfer by surprise.
 """
 import dataclasses
 import fnmatch
@@ -10,6 +14,8 @@ import itertools
 import threading
 
 ACTIONS = ("status", "hang", "drop")
+S3_TEMPLATE_PREFIX = "s3:"       # the "route" of an S3 call in /__emulator/calls (emulator/s3.py)
+S3_PATH_PREFIX = "/r2-s3/"
 
 
 class FaultSpecError(ValueError):
@@ -34,6 +40,10 @@ class Fault:
     def matches(self, method, template, path):
         if self.method != "*" and self.method != method:
             return False
+        if self.path.startswith(S3_TEMPLATE_PREFIX):
+            return (template or "").startswith(S3_TEMPLATE_PREFIX) and fnmatch.fnmatchcase(template, self.path)
+        if (template or "").startswith(S3_TEMPLATE_PREFIX) != self.path.startswith(S3_PATH_PREFIX):
+            return False  # an S3 call meets only S3 patterns, an API call only API patterns
         if "{" in self.path:
             return template == self.path
         return fnmatch.fnmatchcase(path, self.path)

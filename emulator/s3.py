@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from emulator.api import r2
+from emulator.api import d1, r2
 from emulator.s3_auth import S3AuthError, parse_query, verify
 from emulator.store import new_id, now_iso
 
@@ -253,10 +253,69 @@ READ_OPERATIONS = {"ListBuckets", "ListObjectsV2", "ListObjects", "HeadBucket", 
                    "ListMultipartUploads"}
 
 
+# What an injected fault answers on the S3 API (S3's error codes; R2 throttles with 429 or 503 SlowDown).
+FAULT_ERRORS = {
+    429: ("SlowDown", "Please reduce your request rate."),
+    503: ("SlowDown", "Please reduce your request rate."),
+}
+
+
 def handle(handler, state):
-    """Serve one S3 request on ``handler`` (a BaseHTTPRequestHandler); returns the status sent."""
+    """Serve one S3 request on ``handler`` (a BaseHTTPRequestHandler); returns the status sent.
+
+    Fault injection applies as on the API: a fault whose pattern is ``s3:<Operation>`` (a glob, e.g.
+    ``s3:*``, ``s3:PutObject``) or a glob on the S3 path (``/r2-s3/*/bucket/*``) matches these calls;
+    API patterns (``*``, ``/accounts/...``, templates) never do.
+    """
     req = S3Request(handler, state)
-    state.calls.record(req.method, "s3:" + req.operation, req.operation not in READ_OPERATIONS, faulted=False)
+    if req.account_id == d1.IMPORT_UPLOADS:
+        return _d1_import_upload(req)
+    template = "s3:" + req.operation
+    fault = state.faults.decide(req.method, template, req.raw_path)
+    state.calls.record(req.method, template, req.operation not in READ_OPERATIONS, faulted=fault is not None)
+    if fault is not None and fault.action == "hang":
+        time.sleep(fault.seconds)
+        fault = None
+    if fault is None:
+        return _serve(req)
+    if fault.apply:
+        _serve_unheard(req)  # applied, then answered with the fault: an ambiguous failure
+    else:
+        req.body.drain()
+    if fault.action == "drop":
+        handler.close_connection = True
+        return "dropped"
+    code, message = FAULT_ERRORS.get(fault.status, ("InternalError" if fault.status >= 500 else "InjectedFault",
+                                                    "We encountered an internal error. Please try again."
+                                                    if fault.status >= 500 else "Injected fault"))
+    error = S3Error(fault.status, code, message)
+    error.headers = {"Retry-After": str(fault.retry_after)} if fault.status in (429, 503) else {}
+    return _send_error(req, error)
+
+
+class _Unheard:
+    """A write end that drops everything: the answer of a request that a fault answers instead."""
+
+    def write(self, data):
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+def _serve_unheard(req):
+    handler, wfile = req.handler, req.handler.wfile
+    handler.wfile = _Unheard()
+    try:
+        _serve(req)
+    finally:
+        handler.wfile = wfile
+        handler._headers_buffer = []
+        handler.close_connection = False
+
+
+def _serve(req):
+    state = req.state
     try:
         token, payload_hash = verify(state.store, req.method, req.raw_path, req.raw_query, req.headers)
         if token["account_id"] is not None and token["account_id"] != req.account_id \
@@ -280,12 +339,25 @@ def handle(handler, state):
         return _send_error(req, S3Error(500, "InternalError", "We encountered an internal error. Please try again."))
 
 
+def _d1_import_upload(req):
+    """PUT of a D1 import file to the signed ``upload_url`` that ``import`` ``init`` gave (R2's presigned URL on
+    Cloudflare): streamed to disk, answered 200 with the MD5 as ``ETag``, which wrangler compares with its own."""
+    req.state.calls.record(req.method, "s3:D1ImportUpload", True, faulted=False)
+    if req.method != "PUT" or req.key:
+        return _send_error(req, S3Error(405, "MethodNotAllowed", "Upload the import file with PUT to the upload_url."))
+    status, value = d1.receive_import_upload(req.store, req.bucket, req.query.get("signature", ""), req.body)
+    if status != 200:
+        return _send_error(req, S3Error(status, value, "The upload URL is not valid for this file."))
+    return _send(req, 200, headers={"ETag": '"%s"' % value})
+
+
 def _send_error(req, error):
     if not req.body.consumed:
         req.handler.close_connection = True  # the unread body would be parsed as the next request
     body = b"" if req.method == "HEAD" else _xml("Error", _element("Code", error.code) + _element("Message", str(error))
                                                  + _element("Resource", error.resource or req.resource), namespace=False)
-    return _send(req, error.status, body, {"Content-Type": "application/xml"}, length=len(body))
+    headers = dict(getattr(error, "headers", {}), **{"Content-Type": "application/xml"})
+    return _send(req, error.status, body, headers, length=len(body))
 
 
 def _send(req, status, body=b"", headers=None, length=None, file_path=None, offset=0):

@@ -20,9 +20,11 @@ CREATE TABLE IF NOT EXISTS tokens (
     token TEXT PRIMARY KEY,
     id TEXT NOT NULL,
     account_id TEXT REFERENCES accounts(id),  -- NULL: every account
-    created_on TEXT NOT NULL
+    created_on TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT 'user'        -- 'user' (a user's API token) or 'account' (an account API token)
 );
 """
+TOKEN_OWNERS = ("user", "account")
 
 
 def now_iso():
@@ -44,6 +46,14 @@ class Store:
         connection = self.connection()
         connection.execute("PRAGMA journal_mode=WAL")
         connection.executescript(CORE_SCHEMA + "".join(schemas))
+        self._add_missing_columns(connection)
+
+    @staticmethod
+    def _add_missing_columns(connection):
+        """Columns added after a data directory was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
+        columns = {row["name"] for row in connection.execute("PRAGMA table_info(tokens)")}
+        if "owner" not in columns:
+            connection.execute("ALTER TABLE tokens ADD COLUMN owner TEXT NOT NULL DEFAULT 'user'")
 
     def connection(self):
         connection = getattr(self._local, "connection", None)
@@ -90,14 +100,18 @@ class Store:
                        "ON CONFLICT(id) DO UPDATE SET name = excluded.name", (account_id, name, now_iso()))
             return dict(db.execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone())
 
-    def ensure_token(self, token, account_id=None):
+    def ensure_token(self, token, account_id=None, owner="user"):
+        """Create or update a token: ``owner`` 'user' (limited to ``account_id``, or every account when None)
+        or 'account' (an account API token, owned by ``account_id``)."""
+        if owner not in TOKEN_OWNERS or (owner == "account" and account_id is None):
+            raise ValueError("owner must be 'user' or 'account' (an account token needs its account_id)")
         with self.write() as db:
             row = db.execute("SELECT id FROM tokens WHERE token = ?", (token,)).fetchone()
             token_id = row["id"] if row else new_id()
-            db.execute("INSERT INTO tokens (token, id, account_id, created_on) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT(token) DO UPDATE SET account_id = excluded.account_id",
-                       (token, token_id, account_id, now_iso()))
-            return dict(db.execute("SELECT id, account_id, created_on FROM tokens WHERE token = ?", (token,)).fetchone())
+            db.execute("INSERT INTO tokens (token, id, account_id, created_on, owner) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT(token) DO UPDATE SET account_id = excluded.account_id, owner = excluded.owner",
+                       (token, token_id, account_id, now_iso(), owner))
+            return dict(db.execute("SELECT id, account_id, owner, created_on FROM tokens WHERE token = ?", (token,)).fetchone())
 
     def find_token(self, token):
         row = self.connection().execute("SELECT * FROM tokens WHERE token = ?", (token,)).fetchone()

@@ -1,7 +1,7 @@
 """Cloudflare API product areas.  Each module brings ROUTES, its SQLite SCHEMA and the RESOURCE_TABLES
 that ``POST /__emulator/state/reset`` empties.  A new area is one module added to AREAS."""
-from emulator.api import (accounts, d1, dns, healthchecks, kv, queues, r2, rulesets, worker_secrets, worker_triggers,
-                          worker_versions, workers, zone_settings, zones)
+from emulator.api import (accounts, analytics, d1, dns, healthchecks, kv, queues, r2, rulesets, worker_secrets,
+                          worker_triggers, worker_versions, workers, zone_settings, zones)
 
 # One line per area; keep the order (zones before the areas whose tables refer to zones).
 AREAS = (
@@ -19,6 +19,7 @@ AREAS = (
     zone_settings,
     healthchecks,
     dns,
+    analytics,
 )
 
 

@@ -42,7 +42,8 @@ def _save(db, script):
 
 
 def _secret_not_found(name):
-    return ApiError(404, model.SECRET_NOT_FOUND, "Secret '%s' not found" % name)
+    # The live message (workers-sdk#12812): "Binding 'MY_SECRET' not found. [code: 10056]".
+    return ApiError(404, model.SECRET_NOT_FOUND, "Binding '%s' not found." % name)
 
 
 def list_secrets(req):

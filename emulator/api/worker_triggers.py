@@ -399,12 +399,18 @@ def put_account_subdomain(req):
     return ok({"subdomain": subdomain})
 
 
+# A script uploaded through the API is not on workers.dev until it is turned on (users of the plain API
+# and of Terraform report it off: terraform-provider-cloudflare#2892, #3268); wrangler always POSTs the
+# wanted state after its upload. Preview URLs follow it (wrangler's preview_urls default matches workers_dev).
+DEFAULT_SCRIPT_SUBDOMAIN = {"enabled": False, "previews_enabled": False}
+
+
 def script_subdomain(db, account_id, script_name):
-    """``{enabled, previews_enabled}``; a new script is on workers.dev with previews until turned off."""
+    """``{enabled, previews_enabled}`` of a script (DEFAULT_SCRIPT_SUBDOMAIN until set)."""
     row = db.execute("SELECT * FROM worker_script_subdomains WHERE account_id = ? AND script_name = ?",
                      (account_id, script_name)).fetchone()
     if row is None:
-        return {"enabled": True, "previews_enabled": True}
+        return dict(DEFAULT_SCRIPT_SUBDOMAIN)
     return {"enabled": bool(row["enabled"]), "previews_enabled": bool(row["previews_enabled"])}
 
 
@@ -430,6 +436,17 @@ def post_script_subdomain(req):
                    (req.account_id, script.name, int(state["enabled"]), int(state["previews_enabled"])))
     _publish()
     return ok(state)
+
+
+def delete_script_subdomain(req):
+    """Turn the Worker off workers.dev, Preview URLs included (the SDK's ``subdomain.delete``)."""
+    with req.store.write() as db:
+        script = workers_model.load_script(db, req.account_id, req.params["script_name"])
+        db.execute("INSERT INTO worker_script_subdomains (account_id, script_name, enabled, previews_enabled) "
+                   "VALUES (?, ?, 0, 0) ON CONFLICT(account_id, script_name) DO UPDATE SET enabled = 0, "
+                   "previews_enabled = 0", (req.account_id, script.name))
+    _publish()
+    return ok({"enabled": False, "previews_enabled": False})
 
 
 # What the edge serves --------------------------------------------------------------------------------------
@@ -488,4 +505,5 @@ ROUTES = [
     Route("PUT", ACCOUNT_WORKERS + "/subdomain", put_account_subdomain),
     Route("GET", ACCOUNT_WORKERS + "/scripts/{script_name}/subdomain", get_script_subdomain),
     Route("POST", ACCOUNT_WORKERS + "/scripts/{script_name}/subdomain", post_script_subdomain),
+    Route("DELETE", ACCOUNT_WORKERS + "/scripts/{script_name}/subdomain", delete_script_subdomain),
 ]

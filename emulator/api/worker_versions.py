@@ -7,6 +7,7 @@ version without deploying it; ``POST .../deployments`` splits traffic between on
 The script row (workers_model) mirrors the version that serves the largest share of the current
 deployment, so the script/settings/content views show what mostly serves.
 """
+import hashlib
 import json
 import uuid
 
@@ -58,10 +59,10 @@ CREATE TABLE IF NOT EXISTS worker_deployments (
 """
 RESOURCE_TABLES = ("worker_version_modules", "worker_versions", "worker_deployments")
 
-# Error codes. Confirmed (wrangler source / API messages): 10079, 10215, 10220. The others (*) are
-# chosen for the emulator and listed as UNCONFIRMED in emulator/README.md.
+# Error codes, each with its source or marked an assumption in emulator/fidelity/worker_versions.yml.
 MIGRATION_TAG_MISMATCH = 10079
 CLASS_ALREADY_EXISTS = 10074
+DELETED_CLASS_STILL_BOUND = 10061
 VERSION_NOT_DEPLOYED = 10215
 SECRETS_CHANGED = 10220
 VERSION_NOT_FOUND = 10231           # *
@@ -76,10 +77,17 @@ DEPLOYABLE_VERSIONS = 100           # rollback / deployment window: the last 100
 MAX_DEPLOYMENT_VERSIONS = 2
 VERSION_SETTINGS = model.VERSION_LEVEL + ("usage_model",)
 MESSAGE_MAX_BYTES = 1000            # SDK: truncated to 1000 bytes
-TAG_MAX_BYTES = 100
+# What a version upload may annotate (the SDK's version_create_params MetadataAnnotations) and, of
+# those, what a script upload may (script_update_params MetadataAnnotations).
 VERSION_ANNOTATIONS = ("workers/message", "workers/tag", "workers/alias", "workers/commit_sha",
                        "workers/pull_request_number", "workers/pull_request_title", "workers/pull_request_url",
                        "workers/repository_url")
+SCRIPT_ANNOTATIONS = ("workers/message", "workers/tag")
+ANNOTATION_MAX_BYTES = {"workers/tag": 100, "workers/commit_sha": 64, "workers/pull_request_number": 20,
+                        "workers/pull_request_title": 512, "workers/pull_request_url": 512, "workers/repository_url": 512}
+# What a version read answers of them: wrangler's ApiVersion type and Terraform's worker_version
+# annotations model know only these three (the SDK's VersionGetResponse has no annotations at all).
+ECHOED_ANNOTATIONS = ("workers/message", "workers/tag", "workers/triggered_by")
 
 
 def _invalid(message):
@@ -137,7 +145,7 @@ def apply_migrations(db, script, migrations):
                 if name in classes:
                     raise ApiError(400, CLASS_ALREADY_EXISTS, "Cannot create Durable Object class %r: it already exists "
                                    "in script %r (migrations step %d, %s)" % (name, script.name, index, field))
-                classes[name] = {"storage": storage}
+                classes[name] = {"storage": storage, "namespace_id": uuid.uuid4().hex}
         for pair in _pair_list(step, "renamed_classes", index, ("from", "to")):
             if pair["from"] not in classes:
                 raise _invalid("migrations step %d: cannot rename Durable Object class %r: script %r has no such class"
@@ -167,6 +175,15 @@ def apply_migrations(db, script, migrations):
     if new_tag is not None:
         script.settings["migration_tag"] = new_tag
     return classes
+
+
+def namespace_id_of(account_id, script_name, class_name, info):
+    """The Durable Object namespace id of a class: the one stored at creation (kept by renames and
+    transfers), or for classes stored before namespace ids existed a stable id derived from the
+    script and class (the edge falls back to its older storage key for those)."""
+    if info.get("namespace_id"):
+        return info["namespace_id"]
+    return hashlib.sha256(("%s/%s/%s" % (account_id, script_name, class_name)).encode("utf-8")).hexdigest()[:32]
 
 
 def _do_classes(db, account_id, script_name, own_name, own_classes):
@@ -240,17 +257,26 @@ def check_binding_shapes(bindings):
 
 
 def check_binding_resources(db, script, bindings, deleted_classes=()):
-    """Every bound resource exists; a DO class deleted by this upload's migrations must not be bound."""
+    """Every bound resource exists; a DO class deleted by this upload's migrations must not be bound.
+
+    Fills what the server adds to a binding: a Durable Object binding's ``namespace_id`` (Terraform's
+    workers_script and worker_version models have it computed)."""
     own_classes = script.settings.get("durable_object_classes") or {}
     for binding in bindings:
-        if binding["type"] == "durable_object_namespace" and binding.get("script_name") in (None, "", script.name) \
-                and binding.get("class_name") in deleted_classes:
-            raise _invalid("Cannot delete Durable Object class %r: binding %r in this upload still uses it"
-                           % (binding["class_name"], binding["name"]))
+        # Matched by class name alone, whatever script_name says (alchemy-run/alchemy#799); the live
+        # message is quoted in workers-sdk#8210.
+        if binding["type"] == "durable_object_namespace" and binding.get("class_name") in deleted_classes:
+            raise ApiError(400, DELETED_CLASS_STILL_BOUND, "Cannot apply --delete-class migration to class '%s' without also "
+                           "removing the binding that references it." % binding["class_name"])
         problem = _resource_problem(db, script.account_id, script.name, own_classes, binding)
         if problem:
             code = model.INVALID_KV_NAMESPACE if binding["type"] == "kv_namespace" else model.VALIDATION_FAILED
             raise ApiError(400, code, problem)
+        if binding["type"] == "durable_object_namespace":
+            target = binding.get("script_name") or script.name
+            classes = _do_classes(db, script.account_id, target, script.name, own_classes)
+            binding["namespace_id"] = namespace_id_of(script.account_id, target, binding["class_name"],
+                                                      classes[binding["class_name"]])
 
 
 def deleted_classes_of(migrations):
@@ -267,7 +293,7 @@ def _version_row(db, account_id, script_name, version_id):
                       (account_id, script_name, version_id)).fetchone()
 
 
-def _load_version(db, account_id, script_name, version_id):
+def load_version(db, account_id, script_name, version_id):
     row = _version_row(db, account_id, script_name, version_id)
     if row is None:
         raise ApiError(404, VERSION_NOT_FOUND, "Version %s of Worker %s was not found" % (version_id, script_name))
@@ -306,12 +332,19 @@ def record_version(db, script, modules, annotations, source="api"):
     return _version_row(db, script.account_id, script.name, version_id)
 
 
+def _echoed_annotations(row):
+    annotations = json.loads(row["annotations"])
+    return {key: annotations[key] for key in ECHOED_ANNOTATIONS if key in annotations}
+
+
 def _version_short(row):
+    # wrangler's `versions list` reads workers/tag, workers/message and workers/triggered_by from these items.
     return {
         "id": row["id"],
         "number": row["number"],
         "metadata": {"author_email": "local@cfops.invalid", "author_id": "cfops-emulator", "created_on": row["created_on"],
                      "modified_on": row["created_on"], "source": row["source"], "hasPreview": False},
+        "annotations": _echoed_annotations(row),
     }
 
 
@@ -326,7 +359,6 @@ def version_view(row):
     if row["migration_tag"]:
         runtime["migration_tag"] = row["migration_tag"]
     view = _version_short(row)
-    view["annotations"] = json.loads(row["annotations"])
     view["resources"] = {
         "bindings": model.public_bindings(json.loads(row["bindings"])),
         "script": {"etag": row["etag"], "handlers": ["fetch"], "last_deployed_from": row["source"]},
@@ -335,16 +367,21 @@ def version_view(row):
     return view
 
 
-def _annotations(metadata):
+def upload_annotations(metadata, allowed=VERSION_ANNOTATIONS):
+    """The validated ``annotations`` of upload metadata (``allowed`` keys only; the message truncated)."""
     annotations = metadata.get("annotations") or {}
-    if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+    if not isinstance(annotations, dict):
         raise _invalid("annotations must be an object of strings")
-    unknown = sorted(set(annotations) - set(VERSION_ANNOTATIONS))
+    # A key with a null value is taken as not set.
+    annotations = {key: value for key, value in annotations.items() if value is not None}
+    if not all(isinstance(v, str) for v in annotations.values()):
+        raise _invalid("annotations must be an object of strings")
+    unknown = sorted(set(annotations) - set(allowed))
     if unknown:
-        raise _invalid("Unknown version annotation(s): %s (allowed: %s)" % (", ".join(unknown), ", ".join(VERSION_ANNOTATIONS)))
-    if len(annotations.get("workers/tag", "").encode("utf-8")) > TAG_MAX_BYTES:
-        raise _invalid("annotations.workers/tag is longer than %d bytes" % TAG_MAX_BYTES)
-    annotations = dict(annotations)
+        raise _invalid("Unknown version annotation(s): %s (allowed: %s)" % (", ".join(unknown), ", ".join(allowed)))
+    for key, limit in ANNOTATION_MAX_BYTES.items():
+        if len(annotations.get(key, "").encode("utf-8")) > limit:
+            raise _invalid("annotations.%s is longer than %d bytes" % (key, limit))
     if "workers/message" in annotations:
         annotations["workers/message"] = annotations["workers/message"].encode("utf-8")[:MESSAGE_MAX_BYTES].decode("utf-8", "ignore")
     return annotations
@@ -360,7 +397,7 @@ def upload_version(req):
                        "migrations must be fully applied by uploading the script (PUT .../workers/scripts/%s)" % name)
     model.check_modules(modules)
     main_module, has_modules = model.entry_point(metadata, modules)
-    annotations = _annotations(metadata)
+    annotations = upload_annotations(metadata)
     keep_types = model.keep_binding_types(metadata)
     update = model.settings_update(metadata, VERSION_SETTINGS)
     with req.store.write() as db:
@@ -387,8 +424,11 @@ def list_versions(req):
         model.load_script(db, req.account_id, req.params["script_name"])
         rows = _versions(db, req.account_id, req.params["script_name"])
     if req.bool_arg("deployable"):
-        items = [_version_short(row) for row in rows[:DEPLOYABLE_VERSIONS]]
-        info = {"page": 1, "per_page": len(items), "count": len(items), "total_count": len(items), "total_pages": 1}
+        # "Ignores pagination" (SDK): every deployable version on the first page; a later page is empty,
+        # so a client that pages on until an empty page (the SDK's iterator) stops.
+        page = req.int_arg("page", 1, minimum=1)
+        items = [_version_short(row) for row in rows[:DEPLOYABLE_VERSIONS]] if page == 1 else []
+        info = {"page": page, "per_page": len(items), "count": len(items), "total_count": len(items), "total_pages": 1}
         return ok({"items": items}, result_info=info)
     page, per_page = page_window(req, 10, 1, 100)
     chunk, info = paginate(rows, page, per_page)
@@ -398,7 +438,7 @@ def list_versions(req):
 def get_version(req):
     with req.store.read() as db:
         model.load_script(db, req.account_id, req.params["script_name"])
-        return ok(version_view(_load_version(db, req.account_id, req.params["script_name"], req.params["version_id"])))
+        return ok(version_view(load_version(db, req.account_id, req.params["script_name"], req.params["version_id"])))
 
 
 # Deployments -------------------------------------------------------------------------------------------------
@@ -482,8 +522,10 @@ def _deployment_request(document):
         if not isinstance(item, dict) or not isinstance(item.get("version_id"), str) \
                 or not isinstance(item.get("percentage"), (int, float)) or isinstance(item.get("percentage"), bool):
             raise _invalid("each deployment version needs a string version_id and a numeric percentage")
-        if not 0.01 <= item["percentage"] <= 100:
-            raise _invalid("percentage of version %s must be between 0.01 and 100" % item["version_id"])
+        # 0 % is allowed: wrangler's `versions deploy` takes 0-100, and Cloudflare's version-overrides
+        # docs deploy a new version at 0 % to smoke-test it.
+        if not 0 <= item["percentage"] <= 100:
+            raise _invalid("percentage of version %s must be between 0 and 100" % item["version_id"])
         result.append({"version_id": item["version_id"], "percentage": item["percentage"]})
     if len({item["version_id"] for item in result}) != len(result):
         raise _invalid("A version appears twice in the deployment")
@@ -504,7 +546,7 @@ def create_deployment(req):
     versions, annotations = _deployment_request(req.json_object(model.UNPARSEABLE_BODY))
     with req.store.write() as db:
         script = model.load_script(db, req.account_id, req.params["script_name"])
-        rows = [_load_version(db, req.account_id, script.name, item["version_id"]) for item in versions]
+        rows = [load_version(db, req.account_id, script.name, item["version_id"]) for item in versions]
         _check_deployable(db, script, rows, req.bool_arg("force"))
         view = _deployment_view(deploy(db, script, versions, annotations))
     hooks.publish("deployments")
@@ -544,9 +586,10 @@ def delete_deployment(req):
 
 # Used by the script and secret routes ----------------------------------------------------------------------------
 
-def version_and_deploy(db, script, modules, triggered_by):
-    """After a script-level write: a new version of the script row, deployed at 100%."""
-    row = record_version(db, script, modules, {"workers/triggered_by": triggered_by})
+def version_and_deploy(db, script, modules, triggered_by, annotations=None):
+    """After a script-level write: a new version of the script row (with the upload's ``annotations``),
+    deployed at 100%."""
+    row = record_version(db, script, modules, dict(annotations or {}, **{"workers/triggered_by": triggered_by}))
     deploy(db, script, [{"version_id": row["id"], "percentage": 100}], {"workers/triggered_by": triggered_by},
            sync_script=False)
     return row
@@ -592,6 +635,9 @@ def active_deployments(db):
                 "compatibility_date": settings.get("compatibility_date"),
                 "compatibility_flags": settings.get("compatibility_flags") or [],
                 "migration_tag": row["migration_tag"],
+                # For a version_metadata binding (Contract 3): {id, tag, timestamp}.
+                "tag": json.loads(row["annotations"]).get("workers/tag") or "",
+                "created_on": row["created_on"],
             })
         result.append({"account_id": account_id, "script_name": script_name, "deployment_id": deployment["id"],
                        "versions": versions})

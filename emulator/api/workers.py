@@ -52,6 +52,7 @@ def upload_script(req):
     main_module, has_modules = model.entry_point(metadata, modules)
     keep_types = model.keep_binding_types(metadata)
     update = model.settings_update(metadata, model.VERSION_LEVEL + model.SCRIPT_LEVEL)
+    annotations = versions.upload_annotations(metadata, versions.SCRIPT_ANNOTATIONS)
     with req.store.write() as db:
         previous = model.find_script(db, req.account_id, name)
         bindings = model.check_bindings(
@@ -68,9 +69,10 @@ def upload_script(req):
             versions.apply_migrations(db, script, metadata["migrations"])
         versions.check_binding_resources(db, script, bindings, versions.deleted_classes_of(metadata.get("migrations")))
         model.save_script(db, script, modules)
-        versions.version_and_deploy(db, script, modules, "upload")
+        version = versions.version_and_deploy(db, script, modules, "upload", annotations)
     hooks.publish("deployments")
-    return ok(dict(model.script_view(script), startup_time_ms=0))
+    # wrangler deploy reports `deployment_id` of this answer as the new version's id ("Current Version ID").
+    return ok(dict(model.script_view(script), startup_time_ms=0, deployment_id=version["id"]))
 
 
 def list_scripts(req):
@@ -79,11 +81,18 @@ def list_scripts(req):
 
 
 def download_script(req):
+    """The script's modules; with ``?version=`` a version's (wrangler's ``versions secret put`` reads
+    ``content/v2?version={id}`` to upload the same code again)."""
     with req.store.read() as db:
         script = model.load_script(db, req.account_id, req.params["script_name"])
-        modules = model.load_modules(db, script)
-    headers = {"CF-Entrypoint": script.main_module}
-    if not script.has_modules:
+        main_module, has_modules = script.main_module, script.has_modules
+        if req.arg("version"):
+            row = versions.load_version(db, req.account_id, script.name, req.arg("version"))
+            main_module, has_modules, modules = row["main_module"], bool(row["has_modules"]), versions.version_modules(db, row)
+        else:
+            modules = model.load_modules(db, script)
+    headers = {"CF-Entrypoint": main_module}
+    if not has_modules:
         return raw(modules[0].content if modules else b"", "application/javascript", headers)
     body, content_type = multipart.build((m.name, m.name, m.content_type, m.content) for m in modules)
     return raw(body, content_type, headers)
@@ -163,6 +172,18 @@ def delete_script(req):
     return ok(None)
 
 
+def get_service(req):
+    """A Worker as a "service" with its one environment, ``production``: what ``wrangler deploy`` and
+    ``wrangler versions upload`` read first (``default_environment.script.tag``/``tags``/``last_deployed_from``);
+    a missing Worker is 10007, which wrangler takes as "not deployed yet"."""
+    with req.store.read() as db:
+        script = model.load_script(db, req.account_id, req.params["service_name"])
+    environment = {"environment": "production", "created_on": script.created_on, "modified_on": script.modified_on,
+                   "script": model.script_view(script)}
+    return ok({"id": script.name, "default_environment": environment, "environments": [environment],
+               "created_on": script.created_on, "modified_on": script.modified_on})
+
+
 BASE = "/accounts/{account_id}/workers/scripts"
 ROUTES = [
     Route("GET", BASE, list_scripts),
@@ -175,4 +196,5 @@ ROUTES = [
     Route("PATCH", BASE + "/{script_name}/settings", patch_settings),
     Route("GET", BASE + "/{script_name}/script-settings", get_script_settings),
     Route("PATCH", BASE + "/{script_name}/script-settings", patch_script_settings),
+    Route("GET", "/accounts/{account_id}/workers/services/{service_name}", get_service),
 ]

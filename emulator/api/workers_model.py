@@ -34,14 +34,15 @@ CREATE TABLE IF NOT EXISTS worker_modules (
 """
 RESOURCE_TABLES = ("worker_modules", "worker_scripts")
 
-# Error codes: Cloudflare's, from x-cfLinkErrors of the Workers schema and from live API messages.
+# Error codes: Cloudflare's, from x-cfLinkErrors of the Workers schema and from live API messages
+# (each with its source in emulator/fidelity/workers.yml).
 UNSUPPORTED_CONTENT_TYPE = 10001
 UNPARSEABLE_BODY = 10006
 SCRIPT_NOT_FOUND = 10007
 INVALID_SCRIPT_NAME = 10016
 VALIDATION_FAILED = 10021
 SCRIPT_TOO_LARGE = 10027
-INVALID_KV_NAMESPACE = 10041
+INVALID_KV_NAMESPACE = 10042   # "KV namespace 'ID' is not valid. ..." (workers-sdk#14249)
 BINDING_NAME_IN_USE = 10053
 SECRET_NOT_FOUND = 10056
 
@@ -311,7 +312,8 @@ def check_bindings(db, account_id, bindings, previous=(), keep_types=(), inherit
         elif kind == "kv_namespace":
             namespace_id = binding.get("namespace_id")
             if not isinstance(namespace_id, str) or not namespace_exists(db, account_id, namespace_id):
-                raise ApiError(400, INVALID_KV_NAMESPACE, "KV namespace '%s' is not valid." % (namespace_id,))
+                raise ApiError(400, INVALID_KV_NAMESPACE, "KV namespace '%s' is not valid. Please verify the namespace_id "
+                               "in your configuration." % (namespace_id,))
         elif kind in ("plain_text", "secret_text"):
             if kind == "secret_text" and "text" not in binding and keep_secret_text \
                     and previous_by_name.get(name, {}).get("type") == "secret_text":
@@ -321,6 +323,13 @@ def check_bindings(db, account_id, bindings, previous=(), keep_types=(), inherit
         elif kind == "json":
             if "json" not in binding:
                 raise invalid("json binding %r needs a 'json' value" % name)
+        elif kind == "d1":
+            # wrangler and Terraform send ``id``, the SDK's upload type names ``database_id``; the
+            # settings and version responses carry ``database_id`` (and ``id``).
+            database_id = binding.get("id") or binding.get("database_id")
+            if not isinstance(database_id, str) or not database_id:
+                raise invalid("binding %s of type d1 must have a valid `id` specified" % name)
+            binding["id"] = binding["database_id"] = database_id
         result.append(binding)
     for binding in previous:
         if binding["type"] in keep_types and binding["name"] not in names:
@@ -348,10 +357,17 @@ def secrets_of(script):
     return [public_binding(binding) for binding in script.bindings if binding["type"] in SECRET_TYPES]
 
 
+def script_tag(script):
+    """The script's immutable id (SDK ``Script.tag``; wrangler reads it from the services endpoint):
+    stable for the script's life, new when it is deleted and uploaded again."""
+    return hashlib.sha256(("%s/%s/%s" % (script.account_id, script.name, script.created_on)).encode("utf-8")).hexdigest()[:32]
+
+
 def script_view(script):
     settings = script.settings
     view = {
         "id": script.name,
+        "tag": script_tag(script),
         "etag": script.etag,
         "created_on": script.created_on,
         "modified_on": script.modified_on,
@@ -381,11 +397,13 @@ def settings_view(script):
         "bindings": public_bindings(script.bindings),
         "compatibility_flags": settings["compatibility_flags"],
         "logpush": settings["logpush"],
-        "placement": settings["placement"],
         "tail_consumers": settings["tail_consumers"],
         "usage_model": settings["usage_model"],
         "tags": settings["tags"],
     }
+    # Only a placement that is set: every member of the SDK's placement union requires its key (mode, ...).
+    if settings["placement"]:
+        view["placement"] = settings["placement"]
     for optional in ("compatibility_date", "observability", "limits"):
         if settings[optional] is not None:
             view[optional] = settings[optional]

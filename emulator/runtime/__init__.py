@@ -5,10 +5,16 @@ configuration (``config.serving_config``) at start and again after every ``emula
 "deployments" or "triggers" (bursts are debounced into one ``setOptions``). The sidecar reads its
 commands from a pipe: when the emulator exits, even by SIGKILL, the pipe closes and the sidecar
 disposes workerd and exits, so no node/workerd process outlives the emulator.
+
+Besides HTTP requests the edge runs the Workers' other handlers: queue consumer batches
+(``consumers.QueueConsumers``) and cron triggers (``cron.CronScheduler``, plus ``run_scheduled`` for the
+admin trigger ``POST /__emulator/edge/scheduled``). Every invocation is recorded for the analytics
+area (emulator/api/analytics.py): the sidecar reports fetches in batches, this module the others.
 """
 import itertools
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -17,12 +23,20 @@ import threading
 import time
 
 from emulator import hooks
-from emulator.runtime.config import fingerprint, routing_table, serving_config
+from emulator.api import analytics
+from emulator.runtime.config import fingerprint, routing_table, script_key, serving_config, worker_name
+from emulator.runtime.consumers import QueueConsumers
+from emulator.runtime.cron import CronScheduler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIDECAR = os.path.join(HERE, "sidecar.mjs")
 MINIFLARE = os.path.join(HERE, "node_modules", "miniflare", "package.json")
 ANSWER_PREFIX = "cfops-edge "
+RECORDS_PREFIX = "cfops-edge-records "
+INVOKE_TIMEOUT = 15 * 60  # Cloudflare's wall-time limit for a queue consumer or cron invocation
+# Miniflare's handler outcomes -> Cloudflare's invocation statuses (metrics-and-analytics#invocation-statuses).
+OUTCOMES = {"ok": "success", "exception": "scriptThrewException", "exceededCpu": "exceededResources",
+            "exceededMemory": "exceededResources", "canceled": "clientDisconnected"}
 DEBOUNCE_SECONDS = 0.05   # a burst of API writes (upload, then deploy, then route) becomes one reload
 VERSION_POLL_SECONDS = 0.5  # uploading a version publishes no hook; it is preloaded when seen here
 APPLY_TIMEOUT = 60
@@ -72,6 +86,9 @@ class EdgeRuntime:
         self._versions_signature = None
         self._poll_lock = threading.Lock()
         self._broken = {}  # version id -> why workerd could not load it (never retried: a version never changes)
+        self._stdin_lock = threading.Lock()
+        self._consumers = None
+        self._cron = None
 
     # Lifecycle --------------------------------------------------------------------------------------
 
@@ -92,9 +109,15 @@ class EdgeRuntime:
         hooks.subscribe(self._on_topic)
         self._reloader = threading.Thread(target=self._reload_loop, name="edge-reload", daemon=True)
         self._reloader.start()
+        from emulator.api import queues  # noqa: PLC0415 - the dead-letter write belongs to the queues area
+        self._consumers = QueueConsumers(self.store, self._deliver_batch, queues.enqueue_message).start()
+        self._cron = CronScheduler(self.store, self._fire_cron).start()
         return self
 
     def stop(self, timeout=10):
+        for loop in (self._consumers, self._cron):
+            if loop is not None:
+                loop.stop()
         hooks.unsubscribe(self._on_topic)
         with self._cond:
             self._stopping = True
@@ -243,6 +266,64 @@ class EdgeRuntime:
             return {"url": self.url, "pid": self.pid, "wanted_generation": self._wanted,
                     "applied_generation": self._applied, "last_apply_ms": self.last_apply_ms, "last_error": self.last_error}
 
+    # Queue batches and cron events ----------------------------------------------------------------------
+
+    def _serving_version(self, account_id, script_name):
+        """A version of the script's deployment drawn by its percentages (0 % versions never), or None."""
+        versions = [v for v in self.table()["scripts"].get(script_key(account_id, script_name), []) if v["percentage"] > 0]
+        if not versions:
+            return None
+        roll = random.random() * 100
+        for version in versions:
+            roll -= version["percentage"]
+            if roll < 0:
+                return version
+        return versions[-1]
+
+    def _invoke(self, kind, account_id, script_name, command):
+        """Run one queue batch or cron event; ``(version, result)``, or ``(None, None)`` when nothing serves."""
+        version = self._serving_version(account_id, script_name)
+        if version is None:
+            return None, None
+        started_ms = int(time.time() * 1000)
+        started = time.monotonic()
+        if version.get("broken"):
+            result = {"outcome": "exception", "ackAll": False, "retryBatch": {"retry": False}, "explicitAcks": [],
+                      "retryMessages": [], "noRetry": False}
+        else:
+            answer = self._call(dict(command, op=kind, worker=worker_name(version["version_id"])), INVOKE_TIMEOUT)
+            result = answer["result"]
+        analytics.record(self.store, [{
+            "account_id": account_id, "script_name": script_name, "version_id": version["version_id"], "ts_ms": started_ms,
+            "kind": kind, "http_status": None, "outcome": OUTCOMES.get(result.get("outcome"), "internalError"),
+            "wall_us": int((time.monotonic() - started) * 1e6), "response_bytes": 0}])
+        return version, result
+
+    def _deliver_batch(self, account_id, script_name, queue_name, messages):
+        try:
+            _version, result = self._invoke("queue", account_id, script_name, {"queue": queue_name, "messages": messages})
+        except EdgeError as exc:
+            sys.stderr.write("cfops edge: queue %s -> %s: %s\n" % (queue_name, script_name, exc))
+            return None
+        return result
+
+    def _fire_cron(self, account_id, script_name, cron, scheduled_time_ms):
+        try:
+            self.run_scheduled(account_id, script_name, cron, scheduled_time_ms)
+        except EdgeError as exc:
+            sys.stderr.write("cfops edge: cron %r of %s: %s\n" % (cron, script_name, exc))
+
+    def run_scheduled(self, account_id, script_name, cron, scheduled_time_ms=None):
+        """Run the script's ``scheduled()`` now (a cron trigger, or the admin trigger); what happened."""
+        if scheduled_time_ms is None:
+            scheduled_time_ms = int(time.time() * 1000)
+        version, result = self._invoke("scheduled", account_id, script_name,
+                                       {"cron": cron, "scheduled_time_ms": scheduled_time_ms})
+        if version is None:
+            return {"ran": False, "error": "Worker %s has no active deployment at the edge" % script_name}
+        return {"ran": True, "version_id": version["version_id"], "outcome": OUTCOMES.get(result.get("outcome"), "internalError"),
+                "no_retry": bool(result.get("noRetry"))}
+
     # The pipe to the sidecar -----------------------------------------------------------------------------
 
     def _call(self, command, timeout):
@@ -252,8 +333,9 @@ class EdgeRuntime:
         command_id = next(self._ids)
         line = json.dumps(dict(command, id=command_id), separators=(",", ":")) + "\n"
         try:
-            process.stdin.write(line.encode("utf-8"))
-            process.stdin.flush()
+            with self._stdin_lock:
+                process.stdin.write(line.encode("utf-8"))
+                process.stdin.flush()
         except OSError as exc:
             raise EdgeError("cannot write to the edge sidecar: %s" % exc)
         deadline = time.monotonic() + timeout
@@ -273,6 +355,9 @@ class EdgeRuntime:
         process = self._process
         for raw in iter(process.stdout.readline, b""):
             text = raw.decode("utf-8", "replace")
+            if text.startswith(RECORDS_PREFIX):
+                self._on_records(text[len(RECORDS_PREFIX):])
+                continue
             if not text.startswith(ANSWER_PREFIX):
                 sys.stderr.write(text)
                 continue
@@ -286,3 +371,18 @@ class EdgeRuntime:
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
+
+    def _on_records(self, text):
+        """The sidecar's batch of fetch invocations -> analytics rows."""
+        try:
+            batch = json.loads(text)
+        except ValueError:
+            return
+        rows = []
+        for entry in batch:
+            account_id, _sep, script_name = str(entry.get("script", "")).partition("/")
+            rows.append({"account_id": account_id, "script_name": script_name, "version_id": entry.get("version", ""),
+                         "ts_ms": entry.get("ts") or 0, "kind": "fetch", "http_status": entry.get("status"),
+                         "outcome": entry.get("outcome") or "success", "wall_us": entry.get("wall_us") or 0,
+                         "response_bytes": entry.get("bytes") or 0})
+        analytics.record(self.store, rows)

@@ -77,6 +77,27 @@ def _storage_of(db, account_id, script_name):
     return (script.settings.get("durable_object_classes") or {}) if script else {}
 
 
+def _durable_object_key(db, account_id, script_name, class_name):
+    """Where a class's objects keep their storage: its namespace id, which a ``renamed_classes`` migration
+    keeps (Contract 2, set by the workers area); without one, the script and class name."""
+    info = _storage_of(db, account_id, script_name).get(class_name) or {}
+    if info.get("namespace_id"):
+        return "ns-%s" % info["namespace_id"]
+    return "%s-%s-%s" % (account_id, script_name, class_name)
+
+
+def version_metadata(db, account_id, script_name, version_id):
+    """The ``version_metadata`` binding's value: ``{id, tag, timestamp}``
+    (https://developers.cloudflare.com/workers/runtime-apis/bindings/version-metadata/; the shape of
+    Miniflare's own binding: packages/miniflare/src/plugins/version-metadata/index.ts). ``tag`` is the
+    version's ``workers/tag`` annotation or "", ``timestamp`` its ``created_on``."""
+    row = db.execute("SELECT created_on, annotations FROM worker_versions WHERE account_id = ? AND script_name = ? AND id = ?",
+                     (account_id, script_name, version_id)).fetchone()
+    annotations = json.loads(row["annotations"]) if row is not None else {}
+    return {"id": version_id, "tag": annotations.get("workers/tag") or "",
+            "timestamp": row["created_on"] if row is not None else ""}
+
+
 def _version_worker(db, deployment, version, hosts_of, skipped):
     """The Miniflare options of one deployed version."""
     account_id, script_name = deployment["account_id"], deployment["script_name"]
@@ -103,6 +124,8 @@ def _version_worker(db, deployment, version, hosts_of, skipped):
             plain[binding_name] = binding.get("text", "")
         elif kind == "json":
             plain[binding_name] = binding.get("json")
+        elif kind == "version_metadata":
+            plain[binding_name] = version_metadata(db, account_id, script_name, version["version_id"])
         elif kind in SHIMS:
             shim, fields = SHIMS[kind]
             inner = {"ACCOUNT_ID": account_id}
@@ -116,8 +139,8 @@ def _version_worker(db, deployment, version, hosts_of, skipped):
                 continue
             storage = _storage_of(db, account_id, target).get(binding.get("class_name"), {}).get("storage")
             durable[binding_name] = {"className": binding.get("class_name"), "scriptName": host,
-                                     # Storage follows the script and class, not the version serving it.
-                                     "unsafeUniqueKey": "%s-%s-%s" % (account_id, target, binding.get("class_name")),
+                                     # Storage follows the class's namespace, not the version serving it.
+                                     "unsafeUniqueKey": _durable_object_key(db, account_id, target, binding.get("class_name")),
                                      "useSQLite": storage == "sqlite"}
         elif kind == "service":
             host = hosts_of.get(script_key(account_id, binding.get("service")))

@@ -7,23 +7,38 @@
 // runtime's and the Workers' logs go to stderr):
 //   {"id": 1, "op": "apply", "config": {...}}  -> {"id": 1, "ok": true, "url": "http://127.0.0.1:E/", "ms": 180}
 //   {"id": 2, "op": "apply", ...}              -> a failure: {"id": 2, "ok": false, "error": "..."}
+//   {"id": 3, "op": "queue", "worker": "v-<id>", "queue": "jobs", "messages": [{id, timestamp_ms, body_b64,
+//     content_type, attempts}]}                 -> {"id": 3, "ok": true, "result": {outcome, ackAll, retryBatch,
+//                                                   explicitAcks, retryMessages}, "ms": 12}
+//   {"id": 4, "op": "scheduled", "worker": "v-<id>", "cron": "*/5 * * * *", "scheduled_time_ms": 1700000000000}
+//                                               -> {"id": 4, "ok": true, "result": {outcome, noRetry}, "ms": 3}
+// "apply" commands run one at a time, in order; "queue" and "scheduled" run concurrently, after the apply
+// under way. Unprompted lines "cfops-edge-records [...]" carry the edge's recorded invocations (batched):
+//   [{script, version, outcome, status, ts, wall_us, bytes}]  (script = "<account id>/<script name>").
 // The config (emulator/runtime/config.py) names the version workers and the router's bindings to them;
 // this file adds the router, the binding shims and the service binding back to the Python API (the
 // router fetches its host/percentage table from there per request, so a deployment change between
 // loaded versions needs no setOptions).
 // stdin closing (the emulator exited, even by SIGKILL) or SIGTERM/SIGINT: dispose workerd and exit.
+import dns from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Log, LogLevel, Miniflare, supportedCompatibilityDate } from "miniflare";
+import { fetch as outboundFetch, Log, LogLevel, Miniflare, Response as MiniflareResponse, supportedCompatibilityDate } from "miniflare";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WORKERS = path.join(HERE, "workers");
 const SHIMS = ["kv", "d1", "queue", "r2"];
 const PREFIX = "cfops-edge ";
+const RECORDS = "cfops-edge-records ";
+const INVOCATION = "x-cfops-edge-invocation";  // set by workers/router.js, never sent to the client
+const RECORD_FLUSH_MS = 200;
+const RECORD_BATCH = 500;
+const ADMIN_PREFIX = "/__emulator";
 
 const { values: args } = parseArgs({
   options: {
@@ -57,8 +72,39 @@ function shimSource(shim) {
   return `${api}\n${own}`;
 }
 
+// A Worker may call the Cloudflare API (with a token), but never the emulator's admin side
+// (/__emulator: faults, tokens, state, the edge's triggers, the bindings' unauthenticated API).
+const LOCAL_ADDRESSES = new Set(["0.0.0.0", "::", "::1"]);
+for (const addresses of Object.values(os.networkInterfaces())) {
+  for (const address of addresses || []) LOCAL_ADDRESSES.add(address.address);
+}
+
+function isLocal(address) {
+  return LOCAL_ADDRESSES.has(address) || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+async function reachesAdmin(url) {
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  if (port !== Number(args["api-port"]) || !url.pathname.startsWith(ADMIN_PREFIX)) return false;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  try {
+    const addresses = await dns.lookup(host, { all: true });
+    return addresses.some((entry) => isLocal(entry.address));
+  } catch {
+    return false;  // a name that does not resolve reaches nothing
+  }
+}
+
+async function guardedOutbound(request) {
+  if (await reachesAdmin(new URL(request.url))) {
+    return new MiniflareResponse("cfops emulator: Worker code cannot reach the emulator's admin side\n", { status: 403 });
+  }
+  return outboundFetch(request, { redirect: "manual" });
+}
+
 function versionWorker(worker) {
   const { modules, script_b64, ...rest } = worker;
+  rest.outboundService = guardedOutbound;
   // workerd refuses a compatibility date newer than it knows; Cloudflare would accept it.
   if (rest.compatibilityDate > supportedCompatibilityDate) rest.compatibilityDate = supportedCompatibilityDate;
   if (script_b64) return { ...rest, script: Buffer.from(script_b64, "base64").toString("utf8") };
@@ -91,6 +137,7 @@ function options(config) {
         name: "cfops-router",
         modules: true,
         scriptPath: path.join(WORKERS, "router.js"),
+        modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],  // router.js imports structured-headers.js
         compatibilityDate: "2024-09-23",
         serviceBindings: { ...config.router_services, API: api },
       },
@@ -149,7 +196,37 @@ async function forward(request, body) {
   return miniflare.dispatchFetch(`http://${host}${request.url}`, init);
 }
 
+// Invocations the router reported, sent to the emulator in batches (off the request path).
+let records = [];
+let recordTimer = null;
+
+function flushRecords() {
+  recordTimer = null;
+  if (records.length === 0) return;
+  const batch = records;
+  records = [];
+  process.stdout.write(RECORDS + JSON.stringify(batch) + "\n");
+}
+
+function record(entry) {
+  records.push(entry);
+  if (records.length >= RECORD_BATCH) flushRecords();
+  else if (recordTimer === null) recordTimer = setTimeout(flushRecords, RECORD_FLUSH_MS);
+}
+
+// What the router reported (null when it reported nothing: no route, an upgraded connection).
+function invocationOf(upstream) {
+  try {
+    const reported = JSON.parse(upstream.headers.get(INVOCATION) || "null");
+    return reported && typeof reported.script === "string" && typeof reported.version === "string" ? reported : null;
+  } catch {
+    return null;
+  }
+}
+
 async function serve(request, response) {
+  const startedAt = Date.now();
+  const started = process.hrtime.bigint();
   try {
     const body = await readBody(request);
     let upstream;
@@ -161,13 +238,23 @@ async function serve(request, response) {
       upstream = await forward(request, body);
     }
     const payload = Buffer.from(await upstream.arrayBuffer());
+    const wallUs = Number((process.hrtime.bigint() - started) / 1000n);
     const headers = {};
     for (const [name, value] of upstream.headers) {
-      if (!HOP_BY_HOP.has(name) && name !== "content-length" && name !== "content-encoding" && name !== "set-cookie") headers[name] = value;
+      if (!HOP_BY_HOP.has(name) && name !== "content-length" && name !== "content-encoding" && name !== "set-cookie"
+          && name !== INVOCATION) headers[name] = value;
     }
     const cookies = upstream.headers.getSetCookie();
     if (cookies.length) headers["set-cookie"] = cookies;
     headers["content-length"] = String(payload.length);
+    const reported = invocationOf(upstream);
+    if (reported !== null) {
+      const entry = { ...reported, status: upstream.status, ts: startedAt, wall_us: wallUs, bytes: payload.length };
+      // A client that went away before the response was written: Cloudflare's clientDisconnected.
+      const settle = () => record(response.writableFinished ? entry : { ...entry, outcome: "clientDisconnected" });
+      if (response.destroyed) settle();
+      else response.once("close", settle);
+    }
     response.writeHead(upstream.status, upstream.statusText, headers);
     response.end(request.method === "HEAD" ? undefined : payload);
   } catch (error) {
@@ -181,6 +268,30 @@ async function serve(request, response) {
   }
 }
 
+// A queue consumer batch or a cron event, on one version's worker (Miniflare's Fetcher.queue/scheduled).
+function messageBody(message) {
+  const data = Buffer.from(message.body_b64 || "", "base64");
+  if (message.content_type === "json") return JSON.parse(data.toString("utf8"));
+  if (message.content_type === "text") return data.toString("utf8");
+  return new Uint8Array(data);  // "bytes" (and anything else): an ArrayBuffer view, as Cloudflare delivers bytes
+}
+
+async function invoke(command) {
+  await applying;
+  if (miniflare === null) throw new Error("the edge has no configuration yet");
+  const worker = await miniflare.getWorker(command.worker);
+  const started = Date.now();
+  let result;
+  if (command.op === "queue") {
+    const messages = command.messages.map((m) => ({
+      id: m.id, timestamp: new Date(m.timestamp_ms), body: messageBody(m), attempts: m.attempts }));
+    result = await worker.queue(command.queue, messages);
+  } else {
+    result = await worker.scheduled({ cron: command.cron, scheduledTime: new Date(command.scheduled_time_ms) });
+  }
+  return { result, ms: Date.now() - started };
+}
+
 function listen() {
   return new Promise((resolve, reject) => {
     const server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, serve);
@@ -192,6 +303,7 @@ function listen() {
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
+  flushRecords();
   try {
     if (front !== null) front.close();
     if (miniflare !== null) await miniflare.dispose();
@@ -205,21 +317,29 @@ process.on("SIGTERM", () => shutdown(0));
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGHUP", () => shutdown(0));
 
-// Commands run one at a time, in order.
-let queue = Promise.resolve();
+// "apply" commands run one at a time, in order; invocations wait for the apply under way, then run concurrently.
+let applying = Promise.resolve();
 const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   if (!line.trim()) return;
-  queue = queue.then(async () => {
-    let command;
+  let command;
+  try {
+    command = JSON.parse(line);
+  } catch (error) {
+    answer({ id: null, ok: false, error: `not JSON: ${error.message}` });
+    return;
+  }
+  const run = async () => {
     try {
-      command = JSON.parse(line);
-      if (command.op !== "apply") throw new Error(`unknown op ${command.op}`);
-      answer({ id: command.id, ok: true, ...(await apply(command.config)) });
+      if (command.op === "apply") return answer({ id: command.id, ok: true, ...(await apply(command.config)) });
+      if (command.op === "queue" || command.op === "scheduled") return answer({ id: command.id, ok: true, ...(await invoke(command)) });
+      throw new Error(`unknown op ${command.op}`);
     } catch (error) {
       process.stderr.write(`cfops edge: ${error && error.stack || error}\n`);
-      answer({ id: command && command.id, ok: false, error: String(error && error.message || error), runtime_errors: recentErrors });
+      return answer({ id: command.id, ok: false, error: String(error && error.message || error), runtime_errors: recentErrors });
     }
-  });
+  };
+  if (command.op === "apply") applying = applying.then(run);
+  else run();
 });
-lines.on("close", () => queue.then(() => shutdown(0)));
+lines.on("close", () => applying.then(() => shutdown(0)));

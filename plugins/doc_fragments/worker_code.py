@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """The code, binding and migration options of worker_script and worker_version (``cfops.cloudflare.worker_code``)."""
+    """The code, binding, release and migration options of worker_script and worker_version (``cfops.cloudflare.worker_code``)."""
 
     DOCUMENTATION = r"""
 options:
@@ -65,9 +65,35 @@ options:
   secrets:
     description:
       - Secret values (C(secret_text) bindings), by name. Never shown in the output or the diff.
-      - Secret values cannot be read back, so a changed value alone is not seen as a difference.
+      - Secret values cannot be read back. A keyed digest of them (see O(secret_digest_key)) is part of the
+        release fingerprint, so a changed value makes a new upload; every upload carries every secret
+        listed here with its value.
     type: dict
     default: {}
+  secret_digest_key:
+    description:
+      - The key of the HMAC-SHA256 digest of the O(secrets) values that the release fingerprint covers (the
+        values themselves never leave the module). Defaults to O(api_token).
+      - Changing the key (or the API token, when this is unset) changes the fingerprint of a Worker with
+        secrets, so its next run uploads once.
+    type: str
+  version_metadata:
+    description:
+      - The name of a C(version_metadata) binding (for example V(CF_VERSION_METADATA)), through which the
+        Worker reads the id, tag and time of the version it runs. Not set - no such binding is uploaded,
+        and one the Worker already has (added by wrangler or by hand) is kept.
+    type: str
+  version_message:
+    description:
+      - A human-readable message stored with the version (the C(workers/message) annotation; Cloudflare
+        truncates it to 1000 bytes). Part of the release fingerprint.
+      - Named so because Ansible reserves the option name C(message).
+    type: str
+  tag:
+    description:
+      - Your identifier for the version, for example a release number (the C(workers/tag) annotation, at
+        most 100 bytes). Part of the release fingerprint.
+    type: str
   durable_objects:
     description:
       - Durable Object namespace bindings (C(durable_object_namespace)). The class must exist when the

@@ -6,7 +6,7 @@
 # This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
 # Do not use it from other collections or roles.
 
-"""D1 logic shared by the D1 modules: paths, names, resolving a database, SQL batching, export."""
+"""D1 logic shared by the D1 modules: paths, names, resolving a database, SQL statements, import, export."""
 
 from __future__ import annotations
 
@@ -31,9 +31,13 @@ LOCATION_HINTS = ["wnam", "enam", "weur", "eeur", "apac", "oc"]
 JURISDICTIONS = ["eu", "fedramp"]
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DATABASES_PER_PAGE = 10000
-# One /query request carries statements up to this many bytes; D1 limits a statement to 100 KB and a
-# request body to 100 MB, so a dump goes in several requests.
-QUERY_BATCH_BYTES = 5 * 1000 * 1000
+# developers.cloudflare.com/d1/platform/limits: "Maximum SQL statement length 100,000 bytes"; a query
+# (one /query request) may run 30 seconds, so SQL files go through the import API as wrangler sends them.
+MAX_STATEMENT_BYTES = 100000
+IMPORT_TIMEOUT = 3600
+IMPORT_POLL_INTERVAL = 1.0
+UPLOAD_ATTEMPTS = 3
+SQLITE_HEADER = b"SQLite format 3"
 READ_KEYWORDS = ("select", "explain", "values")
 WRITE_WORDS = re.compile(r"\b(insert|update|delete|replace|create|drop|alter)\b", re.I)
 COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
@@ -117,10 +121,10 @@ def split_statements(sql):
             current.append(char)
             index += 1
     statements.append("".join(current))
-    return [statement.strip() for statement in statements if has_code(statement)]
+    return [statement.strip() for statement in statements if has_sql(statement)]
 
 
-def has_code(statement):
+def has_sql(statement):
     return COMMENTS.sub("", statement).strip(" \t\r\n;") != ""
 
 
@@ -137,18 +141,20 @@ def iter_statements(lines):
         yield rest
 
 
-def batches(statements, max_bytes=QUERY_BATCH_BYTES):
-    """Group statements into requests of at most ``max_bytes`` (a larger single statement goes alone)."""
-    batch, size = [], 0
-    for statement in statements:
-        length = len(statement.encode("utf-8"))
-        if batch and size + length > max_bytes:
-            yield "".join(batch)
-            batch, size = [], 0
-        batch.append(statement)
-        size += length
-    if batch:
-        yield "".join(batch)
+def check_statement_lengths(texts, where):
+    """Refuse, before any call, a statement longer than D1 takes (it would fail as "statement too long").
+
+    ``texts``: statements, or runs of statements (a text under the limit needs no splitting to be fine).
+    """
+    for text in texts:
+        # A text of at most 25,000 characters is at most 100,000 bytes: no need to split it.
+        statements = [text] if len(text) <= MAX_STATEMENT_BYTES // 4 else split_statements(text)
+        for statement in statements:
+            size = len(statement.encode("utf-8"))
+            if size > MAX_STATEMENT_BYTES:
+                head = " ".join(statement.split())[:60]
+                raise InvalidInputError("%s: a statement is %d bytes and D1 takes at most %d per statement (%s...): "
+                                        "split it, or bind long values as params" % (where, size, MAX_STATEMENT_BYTES, head))
 
 
 def run_query(client, account_id, database_id, sql, params=None, read_only=False):
@@ -157,6 +163,113 @@ def run_query(client, account_id, database_id, sql, params=None, read_only=False
     if params:
         body["params"] = params
     return client.post(databases_path(account_id, database_id, "query"), json=body, read_only=read_only) or []
+
+
+def check_sql_file(path):
+    """A readable SQL text file with no statement over D1's limit; ``(size, md5 hex)`` of its bytes."""
+    with open(path, "rb") as handle:
+        if handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER:
+            raise InvalidInputError("%s is an SQLite database file, not SQL text: dump it first (sqlite3 FILE .dump)" % path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            check_statement_lengths(iter_statements(handle), path)
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError("%s is not UTF-8 SQL text: %s" % (path, exc)) from None
+    return os.path.getsize(path), file_md5(path)
+
+
+def drop_everything_sql(client, account_id, database_id):
+    """SQL that drops every table and view of the database (indexes and triggers go with their tables), for
+    the top of an import that replaces the database's contents in one step. One read."""
+    rows = run_query(client, account_id, database_id,
+                     "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
+                     "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY type DESC, name", read_only=True)
+    objects = (rows[0].get("results") if rows else None) or []
+    statements = ["PRAGMA defer_foreign_keys=TRUE;"]  # D1's dumps start so; the drops break no key at commit
+    for item in objects:
+        statements.append('DROP %s IF EXISTS "%s";' % ("VIEW" if item["type"] == "view" else "TABLE",
+                                                       item["name"].replace('"', '""')))
+    return "\n".join(statements) + "\n" if objects else ""
+
+
+def with_prelude(prelude, path, directory=None):
+    """A temporary file holding ``prelude`` then the bytes of ``path`` (the caller removes it)."""
+    handle, combined = tempfile.mkstemp(prefix=".d1-import-", suffix=".sql", dir=directory)
+    with os.fdopen(handle, "wb") as out, open(path, "rb") as source:
+        out.write(prelude.encode("utf-8"))
+        for chunk in iter(lambda: source.read(DOWNLOAD_CHUNK), b""):
+            out.write(chunk)
+    return combined
+
+
+def import_sql_file(client, account_id, database_id, path, checked=None, timeout=IMPORT_TIMEOUT,
+                    poll_interval=IMPORT_POLL_INTERVAL, sleep=time.sleep, now=time.monotonic):
+    """Run the SQL file ``path`` in D1 through the import API, as wrangler's ``d1 execute --remote --file`` does.
+
+    init (the file's MD5) -> PUT the file to the signed ``upload_url`` -> ingest -> poll until it ends.
+    D1 applies an import as a whole: when it fails, the database is as it was (the error says so), and a
+    rerun converges. ``checked``: what ``check_sql_file(path)`` returned, when the caller checked it already.
+    Returns ``{num_queries, final_bookmark, meta, changed}``; raises ``CloudflareAPIError``.
+    """
+    if not client.writes_allowed:
+        raise CloudflareAPIError("internal error: a D1 import is a write and writes are disabled (check mode)")
+    size, etag = checked or check_sql_file(path)
+    api_path = databases_path(account_id, database_id, "import")
+    # init changes nothing (it names the upload), poll only reads: both are counted as reads and retried.
+    answer = client.post(api_path, json={"action": "init", "etag": etag}, read_only=True) or {}
+    if answer.get("upload_url"):
+        _upload(answer["upload_url"], path, size, etag, sleep)
+        # Starting the import is not idempotent: never resent after an ambiguous failure.
+        answer = client.post(api_path, json={"action": "ingest", "filename": answer.get("filename"), "etag": etag}) or {}
+    # else: D1 has this very file already and init started the import.
+    deadline = now() + timeout
+    while True:
+        if answer.get("success") is False or answer.get("status") == "error":
+            errors = answer.get("errors") if isinstance(answer.get("errors"), list) else []
+            detail = answer.get("error") or "; ".join(str(e) for e in errors) or "no error given"
+            raise CloudflareAPIError("the D1 import of %s into database %s failed, and D1 left the database as it was: %s"
+                                     % (path, database_id, detail))
+        if answer.get("status") == "complete":
+            result = answer.get("result") or {}
+            meta = result.get("meta") or {}
+            changed = bool(meta.get("changed_db") or meta.get("rows_written") or meta.get("changes"))
+            return {"num_queries": result.get("num_queries"), "final_bookmark": result.get("final_bookmark"),
+                    "meta": meta, "changed": changed}
+        if not answer.get("at_bookmark"):
+            raise CloudflareAPIError("the D1 import of %s gave neither a status nor a bookmark to poll: %s" % (path, answer))
+        if now() > deadline:
+            raise CloudflareAPIError("the D1 import of %s did not finish within %s seconds (bookmark %s); it may still "
+                                     "complete: poll it or run it again" % (path, timeout, answer["at_bookmark"]))
+        sleep(poll_interval)
+        answer = client.post(api_path, json={"action": "poll", "current_bookmark": answer["at_bookmark"]},
+                             read_only=True) or {}
+
+
+def _upload(url, path, size, etag, sleep):
+    """PUT the file to the signed upload URL (no API token: the URL carries its own signature); check its ETag."""
+    def chunks():
+        with open(path, "rb") as handle:
+            yield from iter(lambda: handle.read(DOWNLOAD_CHUNK), b"")
+    failure = None
+    for attempt in range(UPLOAD_ATTEMPTS):  # a PUT of the same bytes is idempotent
+        if attempt:
+            sleep(attempt)
+        try:
+            response = httpx.put(url, content=chunks(), headers={"Content-Length": str(size)}, timeout=300)
+        except httpx.TransportError as exc:
+            failure = "%s: %s" % (type(exc).__name__, exc)
+            continue
+        if response.status_code >= 500:
+            failure = "HTTP %d" % response.status_code
+            continue
+        if response.status_code != 200:
+            raise CloudflareAPIError("uploading %s for the D1 import failed with HTTP %d: %s"
+                                     % (path, response.status_code, response.text[:300]), status=response.status_code)
+        if (response.headers.get("etag") or "").strip('"') != etag:
+            raise CloudflareAPIError("the upload of %s for the D1 import arrived with ETag %s, not the file's MD5 %s"
+                                     % (path, response.headers.get("etag"), etag))
+        return
+    raise CloudflareAPIError("uploading %s for the D1 import failed %d times: %s" % (path, UPLOAD_ATTEMPTS, failure))
 
 
 def sql_error_text(exc):
@@ -213,6 +326,14 @@ def _download(url, dest):
     finally:
         if os.path.exists(temp_path):
             os.remove(temp_path)
+
+
+def file_md5(path):
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(DOWNLOAD_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def file_sha256(path):

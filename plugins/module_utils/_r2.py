@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ansible_collections.cfops.cloudflare.plugins.module_utils._client import DEFAULT_API_BASE_URL, build_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import DEFAULT_API_BASE_URL, CloudflareAPIError, build_path
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -22,7 +22,6 @@ STORAGE_CLASSES = ("Standard", "InfrequentAccess")
 JURISDICTIONS = ("default", "eu", "fedramp")
 CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 NO_SUCH_BUCKET_CODE = 10006
-NO_CORS_CODE = 10059
 DAY_SECONDS = 86400
 EMULATOR_S3_PREFIX = "/r2-s3/"
 
@@ -181,3 +180,31 @@ def s3_endpoint(account_id, api_base_url, jurisdiction=None):
 def key_pair_from_token(token_id, token_value):
     """R2's S3 credentials of an API token: the token id and the SHA-256 hex digest of its value."""
     return token_id, hashlib.sha256(token_value.encode("utf-8")).hexdigest()
+
+
+def verify_token(client, account_id=None):
+    """The token's verify answer (``{id, status}``) for an account API token or a user's API token.
+
+    Each kind verifies at its own path (``/accounts/{account_id}/tokens/verify``, ``/user/tokens/verify``;
+    cloudflare-docs#29486) and the other path refuses it, so the account path is tried first when the
+    account is known (account tokens are what Cloudflare recommends), then the user path.
+    """
+    paths = ([build_path("accounts", account_id, "tokens", "verify")] if account_id else []) + ["/user/tokens/verify"]
+    failures = []
+    for path in paths:
+        try:
+            return client.get(path)
+        except CloudflareAPIError as exc:
+            if exc.status is None or not 400 <= exc.status < 500:
+                raise  # a server or network failure is not an answer about the token
+            failures.append(exc.message)
+    raise CloudflareAPIError("the API token was refused as an account token and as a user token, so no R2 key pair can "
+                             "be derived from it: " + "; ".join(failures), status=401)
+
+
+def key_pair_for_token(client, api_token, account_id=None):
+    """R2's S3 key pair derived from the API token of ``client`` (either kind of token)."""
+    answer = verify_token(client, account_id) or {}
+    if not answer.get("id"):
+        raise CloudflareAPIError("the token verify answer has no token id, so no R2 key pair can be derived from it")
+    return key_pair_from_token(answer["id"], api_token)

@@ -24,7 +24,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._client import (
 )
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
-from ansible_collections.cfops.cloudflare.plugins.module_utils._r2 import key_pair_from_token, s3_endpoint, validate_bucket_name
+from ansible_collections.cfops.cloudflare.plugins.module_utils._r2 import key_pair_for_token, s3_endpoint, validate_bucket_name
 from ansible_collections.cfops.cloudflare.plugins.module_utils._s3 import (
     S3Client,
     S3Error,
@@ -123,8 +123,7 @@ class R2ObjectRunner(CloudflareModule):
         self.client = CloudflareClient(self.params["api_token"], base_url=self.params["api_base_url"],
                                        timeout=self.params["api_timeout"], max_retries=self.params["api_max_retries"],
                                        max_retry_time=self.params["api_max_retry_time"])
-        token = self.client.get("/user/tokens/verify")
-        return key_pair_from_token(token["id"], self.params["api_token"])
+        return key_pair_for_token(self.client, self.params["api_token"], self.params["account_id"])
 
     # Modes -------------------------------------------------------------------------------------------------
 

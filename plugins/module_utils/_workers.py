@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -37,6 +38,17 @@ MAIN_MODULE_EXTENSIONS = (".js", ".mjs")
 SECRET_BINDING_TYPES = ("secret_text", "secret_key")
 # Sent as keep_bindings so secrets set outside the upload (worker_secret) survive it.
 KEEP_SECRET_BINDINGS = ["secret_text", "secret_key"]
+# A version_metadata binding added outside the collection (by hand, by wrangler) survives an upload
+# that does not set version_metadata: its type is kept too (keep_bindings).
+VERSION_METADATA_TYPE = "version_metadata"
+# The release marker: a plain_text binding every upload of the collection carries, whose text is the
+# release fingerprint. Bindings are in the documented version response (resources.bindings), so an
+# identical release is recognised whether or not the API echoes annotations.
+FINGERPRINT_BINDING = "CFOPS_RELEASE_FINGERPRINT"
+# Fields the API fills in that name the same thing as a field the collection sends: a D1 binding is
+# uploaded with ``id`` (wrangler, Terraform) and read back with ``database_id`` (SDK settings type;
+# Terraform's worker_version resource: "The API returns database_id for D1 bindings").
+FIELD_ALIASES = {("d1", "id"): ("id", "database_id")}
 
 
 def scripts_path(account_id, *rest):
@@ -151,6 +163,9 @@ def check_bindings(kv_specs, text_vars, json_vars, secrets, other=()):
         named += [(option, name) for name in sorted(values or {})]
     named += list(other)
     for option, name in named:
+        if name == FINGERPRINT_BINDING:
+            raise InvalidInputError("%s: the binding name %s is reserved for the release fingerprint the collection "
+                                    "adds to every upload" % (option, FINGERPRINT_BINDING))
         if name in seen:
             raise InvalidInputError("binding name %s is used twice (in %s and %s)" % (name, seen[name], option))
         seen[name] = option
@@ -177,12 +192,47 @@ def normalise_binding(binding):
     return dict(sorted(binding.items()))
 
 
-def _binding_key(binding):
-    return json.dumps(normalise_binding(binding), sort_keys=True)
-
-
 def sorted_bindings(bindings):
     return sorted((normalise_binding(binding) for binding in bindings), key=lambda b: (b.get("name") or "", b.get("type") or ""))
+
+
+def binding_matches(sent, current):
+    """Whether ``current`` (as the API shows it) is the binding ``sent``: same type and name, and every
+    field the collection sends equal. Fields the server adds (a D1 binding's ``database_id``, a Durable
+    Object's ``namespace_id``) are ignored, as wrangler maps bindings field by field; secrets compare by
+    name only (their values cannot be read back)."""
+    kind = sent.get("type")
+    if kind != current.get("type") or sent.get("name") != current.get("name"):
+        return False
+    if kind in SECRET_BINDING_TYPES:
+        return True
+    for field, value in sent.items():
+        if field in ("type", "name"):
+            continue
+        if not any(alias in current and current[alias] == value for alias in FIELD_ALIASES.get((kind, field), (field,))):
+            return False
+    return True
+
+
+def compare_bindings(desired, current, kept_types=()):
+    """``(equal, before)``: whether the API's ``current`` bindings are the ``desired`` ones (field by
+    field, see binding_matches), and ``current`` as the diff should show it (a matching binding shown
+    as sent, so server-filled fields do not look like a change). Current bindings of ``kept_types`` that
+    ``desired`` does not name are kept by the upload and do not count."""
+    desired_names = {binding.get("name") for binding in desired}
+    unmatched = list(desired)
+    equal = True
+    before = []
+    for binding in current:
+        match = next((wanted for wanted in unmatched if binding_matches(wanted, binding)), None)
+        if match is not None:
+            unmatched.remove(match)
+            before.append(match)
+            continue
+        before.append(binding)
+        if not (binding.get("type") in kept_types and binding.get("name") not in desired_names):
+            equal = False
+    return equal and not unmatched, before
 
 
 def current_modules(parts):
@@ -205,45 +255,65 @@ def script_summary(modules, compatibility_date, compatibility_flags, bindings):
     }
 
 
-def plan_script(current, desired, update_secrets="on_create", keep_secrets=True):
+def marker_binding(fingerprint):
+    return {"type": "plain_text", "name": FINGERPRINT_BINDING, "text": fingerprint}
+
+
+def kept_binding_types(keep_secrets, desired_bindings):
+    """The binding types an upload keeps from the current ones (``keep_bindings``): secrets unless
+    ``keep_secrets`` is off, and version_metadata unless the upload sets one itself."""
+    kept = list(KEEP_SECRET_BINDINGS) if keep_secrets else []
+    if not any(binding.get("type") == VERSION_METADATA_TYPE for binding in desired_bindings):
+        kept.append(VERSION_METADATA_TYPE)
+    return kept
+
+
+def plan_script(current, desired, update_secrets="on_create", keep_secrets=True, fingerprint=None):
     """Compare a script with what is wanted and say what an upload must carry.
 
     ``current`` is None (no script) or ``{modules: {name: sha256}, compatibility_date,
     compatibility_flags, bindings}`` as read back from the API. ``desired`` is ``{main_module,
     modules: [{name, content, content_type}], compatibility_date, compatibility_flags, bindings
-    (non-secret), secrets: {name: value}}``.
+    (non-secret), secrets: {name: value}}``. ``fingerprint`` (release_fingerprint) is carried as the
+    CFOPS_RELEASE_FINGERPRINT binding; it covers a keyed digest of the secret values, so a rotated
+    secret shows as a changed ``fingerprint``.
 
-    Secret values cannot be read back: with ``update_secrets=on_create`` an existing secret name
-    counts as unchanged; with ``always`` every given secret is rewritten (so the plan changes).
-    With ``keep_secrets`` the upload keeps the script's other secrets (``keep_bindings``).
+    Bindings compare field by field (compare_bindings). Secret values cannot be read back: with
+    ``update_secrets=on_create`` a secret counts as changed when its name is new or its value changed
+    the fingerprint; with ``always`` every run uploads. Every upload carries every secret of
+    ``secrets`` with its value (a new version has them all). With ``keep_secrets`` the upload keeps
+    the script's other secrets (``keep_bindings``).
 
-    Returns ``{changed, differences, upload_bindings, before, after}``; ``before``/``after`` are
-    summaries safe to show (no secret values, no code).
+    Returns ``{changed, differences, upload_bindings, keep_bindings, before, after}``;
+    ``before``/``after`` are summaries safe to show (no secret values, no code).
     """
     secrets = desired.get("secrets") or {}
+    wanted = list(desired["bindings"])
+    marker = [marker_binding(fingerprint)] if fingerprint else []
+    kept = kept_binding_types(keep_secrets, wanted)
     desired_modules = {module["name"]: sha256_hex(module["content"]) for module in desired["modules"]}
     current_bindings = (current or {}).get("bindings") or []
     current_secret_names = {b.get("name") for b in current_bindings if b.get("type") in SECRET_BINDING_TYPES}
-    current_plain = [b for b in current_bindings if b.get("type") not in SECRET_BINDING_TYPES]
+    current_plain = [b for b in current_bindings
+                     if b.get("type") not in SECRET_BINDING_TYPES and b.get("name") != FINGERPRINT_BINDING]
+    current_marker = [b for b in current_bindings if b.get("name") == FINGERPRINT_BINDING]
 
-    if update_secrets == "always" or not keep_secrets:
-        # Without keep_bindings the upload replaces every secret, so all of them must be sent.
-        secrets_to_send = sorted(secrets)
-    else:
-        secrets_to_send = sorted(name for name in secrets if name not in current_secret_names)
     after_secret_names = set(secrets) | (current_secret_names if keep_secrets else set())
-
-    after_bindings = list(desired["bindings"]) + [{"type": "secret_text", "name": name} for name in secrets]
+    after_bindings = wanted + marker + [{"type": "secret_text", "name": name} for name in secrets]
     if keep_secrets:
         after_bindings += [b for b in current_bindings if b.get("type") in SECRET_BINDING_TYPES and b.get("name") not in secrets]
+    if VERSION_METADATA_TYPE in kept:
+        after_bindings += [b for b in current_plain if b.get("type") == VERSION_METADATA_TYPE]
     after = script_summary(desired_modules, desired["compatibility_date"], desired.get("compatibility_flags"), after_bindings)
 
     if current is None:
         differences = ["script"]
         before = None
     else:
+        bindings_equal, shown = compare_bindings(wanted, current_plain, kept)
         before = script_summary(current.get("modules") or {}, current.get("compatibility_date"),
-                                current.get("compatibility_flags"), current_bindings)
+                                current.get("compatibility_flags"),
+                                shown + current_marker + [b for b in current_bindings if b.get("type") in SECRET_BINDING_TYPES])
         differences = []
         if before["modules"] != after["modules"]:
             differences.append("modules")
@@ -251,32 +321,45 @@ def plan_script(current, desired, update_secrets="on_create", keep_secrets=True)
             differences.append("compatibility_date")
         if before["compatibility_flags"] != after["compatibility_flags"]:
             differences.append("compatibility_flags")
-        if {_binding_key(b) for b in current_plain} != {_binding_key(b) for b in desired["bindings"]}:
+        if not bindings_equal:
             differences.append("bindings")
         if after_secret_names != current_secret_names or (secrets and update_secrets == "always"):
             differences.append("secrets")
+        # Content changes change the fingerprint too; it is named alone when nothing else explains it
+        # (secret values, message or tag changed, or the script has no fingerprint yet).
+        if marker and not differences and not compare_bindings(marker, current_marker)[0]:
+            differences.append("fingerprint")
 
-    upload_bindings = list(desired["bindings"]) + [
-        {"type": "secret_text", "name": name, "text": secrets[name]} for name in secrets_to_send]
+    upload_bindings = wanted + marker + [
+        {"type": "secret_text", "name": name, "text": secrets[name]} for name in sorted(secrets)]
     return {
         "changed": bool(differences),
         "differences": differences,
         "upload_bindings": upload_bindings,
+        "keep_bindings": kept,
         "before": before,
         "after": after,
     }
 
 
-def upload_metadata(desired, upload_bindings, keep_secrets=True):
-    """The ``metadata`` part of ``PUT .../scripts/{name}``."""
+def upload_metadata(desired, upload_bindings, keep_bindings=None, message=None, tag=None, migrations=None):
+    """The ``metadata`` part of ``PUT .../scripts/{name}`` (a plain function: action plugins call it too).
+
+    ``keep_bindings`` are the binding types the upload keeps (plan_script's ``keep_bindings``);
+    ``message``/``tag`` become the new version's ``workers/message``/``workers/tag`` annotations."""
     metadata = {
         "main_module": desired["main_module"],
         "compatibility_date": desired["compatibility_date"],
         "compatibility_flags": list(desired.get("compatibility_flags") or []),
         "bindings": upload_bindings,
     }
-    if keep_secrets:
-        metadata["keep_bindings"] = list(KEEP_SECRET_BINDINGS)
+    if keep_bindings:
+        metadata["keep_bindings"] = list(keep_bindings)
+    annotations = release_annotations(message, tag)
+    if annotations:
+        metadata["annotations"] = annotations
+    if migrations:
+        metadata["migrations"] = migrations
     return metadata
 
 
@@ -321,6 +404,10 @@ def code_argument_spec():
         r2_buckets=binding_list(bucket_name=dict(type="str", required=True)),
         services=binding_list(service=dict(type="str", required=True), environment=dict(type="str")),
         analytics_engine_datasets=binding_list(dataset=dict(type="str", required=True)),
+        version_metadata=dict(type="str"),
+        version_message=dict(type="str"),
+        tag=dict(type="str"),
+        secret_digest_key=dict(type="str", no_log=True),
         migrations=dict(
             type="list", elements="dict", default=[],
             options=dict(
@@ -364,7 +451,16 @@ def resource_bindings(params):
 
 
 def resource_binding_names(params):
-    return [(option, spec["binding"]) for option, _kind, _fields in RESOURCE_BINDING_OPTIONS for spec in params.get(option) or []]
+    names = [(option, spec["binding"]) for option, _kind, _fields in RESOURCE_BINDING_OPTIONS for spec in params.get(option) or []]
+    if params.get("version_metadata"):
+        names.append(("version_metadata", params["version_metadata"]))
+    return names
+
+
+def version_metadata_bindings(params):
+    """The ``version_metadata`` binding (``{type: version_metadata, name}``) when the option names one."""
+    name = params.get("version_metadata")
+    return [{"type": VERSION_METADATA_TYPE, "name": name}] if name else []
 
 
 def desired_code(client, account_id, params, modules):
@@ -380,7 +476,7 @@ def desired_code(client, account_id, params, modules):
         "modules": modules,
         "compatibility_date": params["compatibility_date"],
         "compatibility_flags": params["compatibility_flags"],
-        "bindings": bindings + resource_bindings(params),
+        "bindings": bindings + resource_bindings(params) + version_metadata_bindings(params),
         "secrets": secrets,
     }
 
@@ -403,6 +499,8 @@ def check_code_input(params):
     check_bindings(params["kv_namespaces"], params["text_vars"], params["json_vars"], params["secrets"],
                    other=resource_binding_names(params))
     validate_migrations(params.get("migrations") or [])
+    if params.get("tag") is not None and len(params["tag"].encode("utf-8")) > TAG_MAX_BYTES:
+        raise InvalidInputError("tag is longer than %d bytes (Cloudflare's limit for workers/tag)" % TAG_MAX_BYTES)
     return modules
 
 
@@ -448,41 +546,113 @@ def pending_migrations(steps, current_tag):
 
 
 def check_deleted_classes_unbound(migrations, bindings, script_name):
-    """A class the pending migrations delete must not be bound by this Worker's own bindings."""
+    """A class the pending migrations delete must not be bound by this upload. Cloudflare matches the
+    binding by class name alone, even one naming another script (alchemy-run/alchemy#799), and refuses
+    ("Cannot apply --delete-class migration ... without also removing the binding", workers-sdk#8210)."""
     deleted = {name for step in (migrations or {}).get("steps", []) for name in step.get("deleted_classes") or []}
     for binding in bindings:
-        if binding.get("type") == "durable_object_namespace" and binding.get("class_name") in deleted \
-                and binding.get("script_name") in (None, "", script_name):
+        if binding.get("type") == "durable_object_namespace" and binding.get("class_name") in deleted:
             raise InvalidInputError("migrations delete the Durable Object class %s, but binding %s (durable_objects) "
                                     "still uses it; remove the binding in the same change"
                                     % (binding["class_name"], binding["name"]))
 
 
-# --- Versions ----------------------------------------------------------------------------------------------------
+# --- Versions and the release fingerprint --------------------------------------------------------------------
 
-# The fingerprint of a version's content rides in this annotation (64 hex = a SHA-256), so an
-# identical upload is recognised without downloading code (version content cannot be read back).
-FINGERPRINT_ANNOTATION = "workers/commit_sha"
 MESSAGE_ANNOTATION = "workers/message"
 TAG_ANNOTATION = "workers/tag"
+COMMIT_SHA_ANNOTATION = "workers/commit_sha"
+# 1.1 put the fingerprint in workers/commit_sha; a version of 1.1 still matches through it when the
+# API echoes that annotation (wrangler's and Terraform's version types do not list it, so it may not).
+LEGACY_FINGERPRINT_ANNOTATION = COMMIT_SHA_ANNOTATION
+TAG_MAX_BYTES = 100           # SDK: workers/tag "Maximum 100 bytes"
+COMMIT_SHA_MAX_BYTES = 64     # SDK: workers/commit_sha "Maximum 64 bytes"
 VERSIONS_COMPARED = 5
-# keep_bindings of a version upload: secrets of the latest version survive it (as wrangler does).
-VERSION_KEEP_BINDINGS = ["secret_text", "secret_key"]
 
 
-def version_fingerprint(metadata, modules):
-    """SHA-256 over modules, compatibility settings, bindings (secrets by name only) and message/tag."""
-    annotations = metadata.get("annotations") or {}
+def secret_digest(secrets, key):
+    """HMAC-SHA256, keyed by ``key``, of the secret values by name; None without secrets.
+
+    The fingerprint covers this digest, never the values: a rotated secret changes the fingerprint
+    (so it makes a new version), and without the key the digest tells nothing about the values."""
+    if not secrets:
+        return None
+    if not key:
+        raise InvalidInputError("secret_digest_key (or the API token it defaults to) is needed to fingerprint secrets")
+    document = json.dumps(dict(sorted(secrets.items())), sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hmac.new(key.encode("utf-8"), document, hashlib.sha256).hexdigest()
+
+
+def release_fingerprint(desired, message=None, tag=None, secret_digest_key=None):
+    """The release fingerprint of ``desired`` (desired_code's result): SHA-256 over the main module, the
+    modules (name, content type, SHA-256), the compatibility date and flags, the bindings as sent
+    (secrets by name), the message, the tag and the keyed digest of the secret values.
+
+    A plain function, for the modules and for in-process callers (action plugins). Without secrets the
+    document is the one 1.1 hashed, so a 1.1 version's workers/commit_sha equals it."""
+    secrets = desired.get("secrets") or {}
+    bindings = [b for b in desired["bindings"] if b.get("name") != FINGERPRINT_BINDING]
     document = {
-        "main_module": metadata.get("main_module"),
-        "modules": sorted([m["name"], m["content_type"], sha256_hex(m["content"])] for m in modules),
-        "compatibility_date": metadata.get("compatibility_date"),
-        "compatibility_flags": sorted(set(metadata.get("compatibility_flags") or [])),
-        "bindings": sorted_bindings(metadata.get("bindings") or []),
-        "message": annotations.get(MESSAGE_ANNOTATION),
-        "tag": annotations.get(TAG_ANNOTATION),
+        "main_module": desired["main_module"],
+        "modules": sorted([m["name"], m["content_type"], sha256_hex(m["content"])] for m in desired["modules"]),
+        "compatibility_date": desired.get("compatibility_date"),
+        "compatibility_flags": sorted(set(desired.get("compatibility_flags") or [])),
+        "bindings": sorted_bindings(bindings + [{"type": "secret_text", "name": name} for name in secrets]),
+        "message": message,
+        "tag": tag,
     }
+    digest = secret_digest(secrets, secret_digest_key)
+    if digest is not None:
+        document["secret_digest"] = digest
     return sha256_hex(json.dumps(document, sort_keys=True).encode("utf-8"))
+
+
+def release_annotations(message=None, tag=None, commit_sha=None):
+    return {key: value for key, value in ((MESSAGE_ANNOTATION, message), (TAG_ANNOTATION, tag),
+                                          (COMMIT_SHA_ANNOTATION, commit_sha)) if value is not None}
+
+
+def version_upload_metadata(desired, fingerprint, message=None, tag=None, commit_sha=None):
+    """The ``metadata`` part of ``POST .../versions``: the bindings with the fingerprint marker and every
+    secret of ``desired`` with its value; the newest version's other secrets and a version_metadata
+    binding it has are kept (``keep_bindings``). A plain function (action plugins call it too)."""
+    bindings = [b for b in desired["bindings"] if b.get("name") != FINGERPRINT_BINDING]
+    secrets = desired.get("secrets") or {}
+    metadata = {
+        "main_module": desired["main_module"],
+        "compatibility_date": desired["compatibility_date"],
+        "compatibility_flags": list(desired.get("compatibility_flags") or []),
+        "bindings": bindings + [marker_binding(fingerprint)] + [
+            {"type": "secret_text", "name": name, "text": value} for name, value in sorted(secrets.items())],
+        "keep_bindings": kept_binding_types(True, bindings),
+    }
+    annotations = release_annotations(message, tag, commit_sha)
+    if annotations:
+        metadata["annotations"] = annotations
+    return metadata
+
+
+def version_fingerprint_of(version):
+    """The release fingerprint a version carries: its CFOPS_RELEASE_FINGERPRINT binding's text, else
+    (1.1 versions) its workers/commit_sha annotation when the API echoes it; None when neither."""
+    for binding in (version.get("resources") or {}).get("bindings") or []:
+        if binding.get("name") == FINGERPRINT_BINDING and isinstance(binding.get("text"), str):
+            return binding["text"]
+    return (version.get("annotations") or {}).get(LEGACY_FINGERPRINT_ANNOTATION)
+
+
+def marker_text_hidden(version):
+    """Whether a version shows the fingerprint binding without its text (a read that hides plain-text
+    values; not what wrangler's `versions view` expects, but possible)."""
+    return any(binding.get("name") == FINGERPRINT_BINDING and not isinstance(binding.get("text"), str)
+               for binding in (version.get("resources") or {}).get("bindings") or [])
+
+
+def newest_first(versions):
+    """Versions sorted newest first by number (then creation time): the API's order is not relied on
+    (wrangler sorts the list itself)."""
+    return sorted(versions, key=lambda v: (v.get("number") or 0, (v.get("metadata") or {}).get("created_on") or ""),
+                  reverse=True)
 
 
 def version_summary(version):
@@ -496,7 +666,7 @@ def version_summary(version):
         "created_on": (version.get("metadata") or {}).get("created_on"),
         "message": annotations.get(MESSAGE_ANNOTATION),
         "tag": annotations.get(TAG_ANNOTATION),
-        "fingerprint": annotations.get(FINGERPRINT_ANNOTATION),
+        "fingerprint": version_fingerprint_of(version),
         "compatibility_date": runtime.get("compatibility_date"),
         "compatibility_flags": runtime.get("compatibility_flags") or [],
         "migration_tag": runtime.get("migration_tag"),
@@ -512,15 +682,18 @@ SECRETS_CHANGED_CODE = 10220
 
 
 def validate_split(versions):
-    """1 or 2 versions, distinct ids, each 0.01-100 %, summing to 100; returns ``[{version_id, percentage}]``."""
+    """1 or 2 versions, distinct ids, each 0-100 %, summing to 100; returns ``[{version_id, percentage}]``.
+
+    0 % is allowed: wrangler's ``versions deploy`` takes 0-100, and Cloudflare's version-overrides docs
+    deploy a new version at 0 % to smoke-test it."""
     if not versions or len(versions) > MAX_DEPLOYMENT_VERSIONS:
         raise InvalidInputError("versions: a deployment has 1 or %d versions, got %d" % (MAX_DEPLOYMENT_VERSIONS, len(versions or [])))
     ids = [item["version_id"] for item in versions]
     if len(set(ids)) != len(ids):
         raise InvalidInputError("versions: version %s is listed twice" % ids[0])
     for item in versions:
-        if not 0.01 <= item["percentage"] <= 100:
-            raise InvalidInputError("versions: the percentage of %s must be between 0.01 and 100, got %g"
+        if not 0 <= item["percentage"] <= 100:
+            raise InvalidInputError("versions: the percentage of %s must be between 0 and 100, got %g"
                                     % (item["version_id"], item["percentage"]))
     total = sum(item["percentage"] for item in versions)
     if abs(total - 100) > 1e-6:

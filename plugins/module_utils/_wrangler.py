@@ -54,7 +54,7 @@ TOOLING_ONLY = frozenset(("$schema", "dev", "send_metrics", "keep_vars", "alias"
 MAPPED = frozenset((
     "name", "account_id", "main", "compatibility_date", "compatibility_flags", "vars", "kv_namespaces",
     "durable_objects", "migrations", "queues", "d1_databases", "r2_buckets", "services",
-    "analytics_engine_datasets", "routes", "route", "triggers", "workers_dev", "preview_urls",
+    "analytics_engine_datasets", "routes", "route", "triggers", "workers_dev", "preview_urls", "version_metadata",
 ))
 # Binding entry keys used by local development only (wrangler dev, remote bindings).
 DEV_ONLY_FIELDS = frozenset(("preview_id", "preview_bucket_name", "preview_database_id", "remote", "migrations_dir",
@@ -308,6 +308,17 @@ class _Mapper:
                 routes.append({"pattern": item["pattern"], "zone": zone})
         return routes, custom_domains
 
+    def version_metadata(self):
+        """The binding name of ``version_metadata = { binding = "NAME" }`` (None without one)."""
+        section = self.config.get("version_metadata")
+        if section is None:
+            return None
+        if not isinstance(section, dict) or not isinstance(section.get("binding"), str) or not section["binding"]:
+            raise WranglerConfigError("version_metadata must be a table with a string 'binding'")
+        for key in sorted(set(section) - {"binding"}):
+            self.unsupported.append("version_metadata.%s" % key)
+        return section["binding"]
+
     def crons(self, warnings):
         triggers = self.config.get("triggers") or {}
         if not isinstance(triggers, dict):
@@ -352,6 +363,7 @@ def to_module_arguments(document, config_path, environment=None):
                                                "environment": "environment?", "entrypoint": "entrypoint?"}),
         "analytics_engine_datasets": mapper.simple("analytics_engine_datasets",
                                                    {"binding": "binding", "dataset": "dataset?"}),
+        "version_metadata": mapper.version_metadata(),
     }
     if worker["main_module"] and not worker["main_module"].endswith((".js", ".mjs")):
         warnings.append("main is %s: the upload needs the built JavaScript module, so build it and point "

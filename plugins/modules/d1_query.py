@@ -11,12 +11,13 @@ module: d1_query
 short_description: Run SQL against a D1 database, from a string or a file (such as a dump to restore)
 version_added: 1.1.0
 description:
-  - Runs O(sql) (one or more statements, optionally with O(params) bound to a single statement) or the
-    statements of the file O(src) against a D1 database through C(POST .../query).
-  - O(sql) runs in one request, which D1 applies as a whole or not at all.
-  - O(src) is read as a stream and sent in requests of about 5 MB of complete statements, so a large
-    SQL dump (for example one made by M(cfops.cloudflare.d1_export)) can be restored. Each request is
-    applied as a whole; when one fails, the requests before it stay applied and the error says how far it got.
+  - Runs O(sql) (one or more statements, optionally with O(params) bound to a single statement) through
+    C(POST .../query), or the file O(src) through D1's import API, the way C(wrangler d1 execute --remote --file)
+    does (init, upload to the signed URL D1 gives, ingest, poll until it ends).
+  - O(sql) runs in one request, which D1 applies as a whole or not at all; D1 limits such a query to 30 seconds.
+  - O(src) can be a large SQL dump (for example one made by M(cfops.cloudflare.d1_export)). D1 applies the whole
+    import or none of it (wrangler says so); when it fails, the database is as it was and a rerun is safe.
+  - D1 takes at most 100,000 bytes per statement; a longer statement in O(sql) or O(src) fails before any call.
   - Reports C(changed) only when a statement wrote to the database (D1's C(changed_db)); statements
     that only read (C(SELECT), C(EXPLAIN), C(VALUES), C(PRAGMA) queries, C(WITH) ... C(SELECT)) never
     report a change.
@@ -46,9 +47,19 @@ options:
       - Path of a file of SQL statements on the controller or managed host where the module runs, for
         example an SQL dump to restore.
     type: path
+  drop_existing:
+    description:
+      - With O(src), drop every table and view of the database in the same import, before the file's
+        statements, so the file (a dump) replaces the database's contents in one step. Readers see the old
+        data or the new, never an empty database, and a failed import leaves the old data in place.
+      - Costs one read to list the tables.
+    type: bool
+    default: false
+    version_added: 1.2.0
 notes:
-  - Restoring a dump into a database that already has its tables fails on the first C(CREATE TABLE);
-    restore into a new or emptied database.
+  - Restoring a dump into a database that already has its tables fails on the first C(CREATE TABLE) and leaves
+    the database unchanged; restore into a new or emptied database, or put the C(DROP TABLE) statements at the
+    top of the file so the import replaces the tables in one step.
 seealso:
   - module: cfops.cloudflare.d1_database
   - module: cfops.cloudflare.d1_export
@@ -71,6 +82,12 @@ EXAMPLES = r"""
   cfops.cloudflare.d1_query:
     database: books-restore
     src: /backups/books-prod.sql
+
+- name: Replace a database's contents with a dump, in one import
+  cfops.cloudflare.d1_query:
+    database: books-prod
+    src: /backups/books-prod.sql
+    drop_existing: true
 """
 
 RETURN = r"""
@@ -93,10 +110,30 @@ read_only:
   type: bool
   sample: true
 statements_run:
-  description: How many requests ran (O(src)) or statements ran (O(sql)); 0 in check mode for writes.
+  description: How many statements ran (D1's C(num_queries) for O(src)); 0 in check mode for writes.
   returned: always
   type: int
   sample: 1
+import_result:
+  description: D1's account of the import of O(src).
+  returned: when O(src) ran
+  type: dict
+  contains:
+    num_queries:
+      description: The statements the import ran.
+      type: int
+      returned: always
+      sample: 1204
+    final_bookmark:
+      description: The Time Travel bookmark right after the import.
+      type: str
+      returned: always
+      sample: 00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683
+    meta:
+      description: D1's figures (C(rows_read), C(rows_written), C(changed_db), C(size_after), C(duration)).
+      type: dict
+      returned: always
+      sample: {"rows_read": 0, "rows_written": 1200, "changed_db": true}
 database_id:
   description: The uuid of the database.
   returned: always
@@ -123,15 +160,16 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._d1 import (
-    batches,
-    iter_statements,
+    check_sql_file,
+    check_statement_lengths,
+    drop_everything_sql,
+    import_sql_file,
     resolve_database_id,
     run_query,
     split_statements,
-    sql_error_text,
     statement_is_read,
+    with_prelude,
 )
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
@@ -145,9 +183,15 @@ class D1QueryModule(CloudflareModule):
             raise InvalidInputError("src %s is not a readable file" % params["src"])
         if params["sql"] is not None and not params["sql"].strip():
             raise InvalidInputError("sql is empty")
+        if params["drop_existing"] and params["src"] is None:
+            raise InvalidInputError("drop_existing works with src (a file to import), not with sql")
         statements = split_statements(params["sql"]) if params["sql"] is not None else None
         if params["params"] and len(statements) > 1:
             raise InvalidInputError("params can only be bound to a single statement; sql has %d" % len(statements))
+        if statements is not None:
+            check_statement_lengths(statements, "sql")
+        else:
+            self.checked_file = check_sql_file(params["src"])
         self.database_id = resolve_database_id(self.client, self.account_id, params["database"])
         self.result["database_id"] = self.database_id
         if statements is not None:
@@ -173,17 +217,20 @@ class D1QueryModule(CloudflareModule):
         if self.check_mode:
             self.mark_changed()
             return
-        with open(self.params["src"], encoding="utf-8") as handle:
-            for index, batch in enumerate(batches(iter_statements(handle))):
-                try:
-                    results = run_query(self.client, self.account_id, self.database_id, batch)
-                except CloudflareAPIError as exc:
-                    raise CloudflareAPIError("%s: request %d failed (the %d before it were applied): %s"
-                                             % (self.params["src"], index + 1, index, sql_error_text(exc)),
-                                             status=exc.status, errors=exc.errors) from None
-                self.result["statements_run"] += 1
-                if any((item.get("meta") or {}).get("changed_db") for item in results or []):
-                    self.mark_changed()
+        path, checked = self.params["src"], self.checked_file
+        prelude = drop_everything_sql(self.client, self.account_id, self.database_id) if self.params["drop_existing"] else ""
+        if prelude:
+            path = with_prelude(prelude, path)
+            checked = None
+        try:
+            outcome = import_sql_file(self.client, self.account_id, self.database_id, path, checked=checked)
+        finally:
+            if path != self.params["src"]:
+                os.remove(path)
+        self.result["statements_run"] = outcome["num_queries"] or 0
+        self.result["import_result"] = {name: outcome[name] for name in ("num_queries", "final_bookmark", "meta")}
+        if outcome["changed"]:
+            self.mark_changed()
 
 
 def main():
@@ -194,6 +241,7 @@ def main():
             sql=dict(type="str"),
             params=dict(type="list", elements="raw"),
             src=dict(type="path"),
+            drop_existing=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("sql", "src"), ("params", "src")],
         required_one_of=[("sql", "src")],

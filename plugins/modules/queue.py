@@ -12,8 +12,9 @@ short_description: Create, configure or delete a Cloudflare Queue
 version_added: 1.1.0
 description:
   - Makes sure a queue exists with the given settings, or does not exist.
-  - One read (the account's queues) and at most two writes (create, then the settings Cloudflare does not
-    take at creation). Settings left unset are not changed.
+  - One read (the queue looked up by name, C(GET .../queues?name=NAME) as wrangler does; more pages are
+    followed when the answer says it has them) and at most two writes (create, then the settings Cloudflare
+    does not take at creation). Settings left unset are not changed.
 author:
   - cfops platform team (@cfops)
 extends_documentation_fragment:
@@ -99,8 +100,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._module import Cl
 from ansible_collections.cfops.cloudflare.plugins.module_utils._queues import (
     QUEUE_SETTING_LIMITS,
     QUEUE_SETTINGS,
-    find_queue,
-    list_queues,
+    lookup_queue,
     queues_path,
     settings_differ,
     validate_limits,
@@ -118,7 +118,7 @@ class QueueModule(CloudflareModule):
         validate_queue_name(self.params["name"])
         self.wanted = {name: self.params[name] for name in QUEUE_SETTINGS}
         validate_limits(self.wanted, QUEUE_SETTING_LIMITS)
-        self.current = find_queue(list_queues(self.client, self.account_id), self.params["name"])
+        self.current = lookup_queue(self.client, self.account_id, self.params["name"])
         super().execute()
 
     def present(self):
@@ -139,7 +139,7 @@ class QueueModule(CloudflareModule):
             return
         if queue is None:
             queue = self.client.create(queues_path(self.account_id), json={"queue_name": self.params["name"]},
-                                       find_existing=lambda: find_queue(list_queues(self.client, self.account_id), self.params["name"]))
+                                       find_existing=lambda: lookup_queue(self.client, self.account_id, self.params["name"]))
             differing = settings_differ(self.wanted, queue.get("settings") or {})
         if differing:
             queue = self.client.patch(queues_path(self.account_id, queue["queue_id"]),

@@ -13,7 +13,10 @@ version_added: 1.1.0
 description:
   - Makes sure the Worker O(script_name) consumes O(queue) with the given batch size, wait time,
     retries, concurrency and dead-letter queue, or is no longer a consumer.
-  - One read (the account's queues, which carry their consumers) and at most one write.
+  - One read (the queue and the dead-letter queue looked up by name, C(GET .../queues?name=...); a queue
+    carries its consumers) and at most one write.
+  - The consumer is found by the Worker it names, which the API gives as C(script) (C(service) and
+    C(script_name) are accepted too), so a second run changes nothing and O(state=absent) finds it.
   - The queue and the dead-letter queue must exist; the module says so before any write.
   - Settings left unset are not changed on an existing consumer (Cloudflare's defaults apply at creation).
 author:
@@ -108,8 +111,10 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import In
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._queues import (
     CONSUMER_SETTING_LIMITS,
-    find_queue,
-    list_queues,
+    consumer_script,
+    find_worker_consumer,
+    lookup_queue,
+    lookup_queues,
     queues_path,
     settings_differ,
     validate_limits,
@@ -119,8 +124,10 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._queues import (
 CONSUMER_SETTINGS = tuple(sorted(CONSUMER_SETTING_LIMITS))
 
 
-def consumer_view(consumer):
-    return {key: consumer.get(key) for key in ("consumer_id", "script_name", "dead_letter_queue", "settings")}
+def consumer_view(consumer, script_name=None):
+    view = {key: consumer.get(key) for key in ("consumer_id", "dead_letter_queue", "settings")}
+    view["script_name"] = consumer_script(consumer) or script_name
+    return view
 
 
 class QueueConsumerModule(CloudflareModule):
@@ -132,16 +139,17 @@ class QueueConsumerModule(CloudflareModule):
             validate_queue_name(params["dead_letter_queue"], "dead_letter_queue")
         self.wanted = {name: params[name] for name in CONSUMER_SETTINGS}
         validate_limits(self.wanted, CONSUMER_SETTING_LIMITS)
-        queues = list_queues(self.client, self.account_id)
-        self.queue = find_queue(queues, params["queue"])
-        if self.queue is None and params["state"] == "present":
+        present = params["state"] == "present"
+        dead_letter_queue = params["dead_letter_queue"] if present else None
+        queues = lookup_queues(self.client, self.account_id, [params["queue"], dead_letter_queue])
+        self.queue = queues[params["queue"]]
+        if self.queue is None and present:
             raise InvalidInputError("queue %r does not exist in account %s (create it with cfops.cloudflare.queue)"
                                     % (params["queue"], self.account_id))
-        if params["dead_letter_queue"] and params["state"] == "present" and find_queue(queues, params["dead_letter_queue"]) is None:
+        if dead_letter_queue and queues[dead_letter_queue] is None:
             raise InvalidInputError("dead_letter_queue %r does not exist in account %s (create it with cfops.cloudflare.queue)"
-                                    % (params["dead_letter_queue"], self.account_id))
-        consumers = (self.queue or {}).get("consumers") or []
-        self.current = next((c for c in consumers if c.get("script_name") == params["script_name"]), None)
+                                    % (dead_letter_queue, self.account_id))
+        self.current = find_worker_consumer(self.queue, params["script_name"])
         super().execute()
 
     def consumers_path(self, *rest):
@@ -152,14 +160,17 @@ class QueueConsumerModule(CloudflareModule):
         settings = (current or {}).get("settings") or {}
         differing = settings_differ(self.wanted, settings)
         dead_letter_queue = self.params["dead_letter_queue"]
-        dlq_differs = dead_letter_queue is not None and (current or {}).get("dead_letter_queue", "") != dead_letter_queue
+        # "No dead-letter queue" is an empty string in the SDK's model; a missing or null field means the same.
+        dlq_differs = dead_letter_queue is not None and ((current or {}).get("dead_letter_queue") or "") != dead_letter_queue
         if current is not None and not differing and not dlq_differs:
             self.result["consumer"] = consumer_view(current)
             return
         self.mark_changed()
+        # PUT replaces: send the current settings this module knows (not whatever else the answer carries) plus the wanted ones.
+        kept = {name: value for name, value in settings.items() if name in CONSUMER_SETTING_LIMITS and value is not None}
         body = {"script_name": self.params["script_name"], "type": "worker",
-                "settings": dict(settings, **{name: value for name, value in self.wanted.items() if value is not None}),
-                "dead_letter_queue": dead_letter_queue if dead_letter_queue is not None else (current or {}).get("dead_letter_queue", "")}
+                "settings": dict(kept, **{name: value for name, value in self.wanted.items() if value is not None}),
+                "dead_letter_queue": dead_letter_queue if dead_letter_queue is not None else (current or {}).get("dead_letter_queue") or ""}
         if not body["dead_letter_queue"]:
             del body["dead_letter_queue"]
         self.set_diff(consumer_view(current) if current else {}, dict(body, consumer_id=(current or {}).get("consumer_id")))
@@ -171,11 +182,10 @@ class QueueConsumerModule(CloudflareModule):
             created = self.client.create(self.consumers_path(), json=body, find_existing=self.find_consumer)
         else:
             created = self.client.put(self.consumers_path(current["consumer_id"]), json=body)
-        self.result["consumer"] = consumer_view(created)
+        self.result["consumer"] = consumer_view(created or {}, self.params["script_name"])
 
     def find_consumer(self):
-        queue = find_queue(list_queues(self.client, self.account_id), self.params["queue"]) or {}
-        return next((c for c in queue.get("consumers") or [] if c.get("script_name") == self.params["script_name"]), None)
+        return find_worker_consumer(lookup_queue(self.client, self.account_id, self.params["queue"]), self.params["script_name"])
 
     def absent(self):
         if self.current is None:

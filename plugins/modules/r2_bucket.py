@@ -209,7 +209,6 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import In
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._r2 import (
     LOCATION_HINTS,
-    NO_CORS_CODE,
     NO_SUCH_BUCKET_CODE,
     STORAGE_CLASSES,
     buckets_path,
@@ -310,10 +309,12 @@ class R2BucketModule(CloudflareModule):
                              % (self.name, bucket["storage_class"], storage_class))
 
     def read_cors(self):
+        # "No policy yet" is any 404 here (as Terraform's r2_bucket_cors resource reads it; the code is not
+        # documented) or an empty rule list (wrangler's "r2 bucket cors list" handles that answer).
         try:
-            return self.call("GET", "cors").get("rules") or []
+            return (self.call("GET", "cors") or {}).get("rules") or []
         except CloudflareAPIError as exc:
-            if exc.status == 404 and exc.has_code(NO_CORS_CODE):
+            if exc.status == 404:
                 return []
             raise
 

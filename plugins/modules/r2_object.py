@@ -75,7 +75,9 @@ options:
     description:
       - The R2 access key id. If not set, the value of the E(R2_ACCESS_KEY_ID) environment variable is used.
       - With neither, and with O(secret_access_key) also unset, the key pair is derived from O(api_token) as R2
-        does (the token's id and the SHA-256 of its value), at the cost of one API call to verify the token.
+        does (the token's id and the SHA-256 of its value), at the cost of one or two API calls to verify the
+        token. Account API tokens (verified at C(/accounts/{account_id}/tokens/verify)) and user API tokens
+        (verified at C(/user/tokens/verify)) both work; the account path is tried first when O(account_id) is set.
     type: str
   secret_access_key:
     description:
@@ -195,7 +197,7 @@ objects:
       description: When the object was written (ISO 8601).
       type: str
 api_calls:
-  description: The number of calls the module made, S3 calls included (plus one API call when the key pair is derived).
+  description: The number of calls the module made, S3 calls included (plus one or two API calls when the key pair is derived).
   returned: always
   type: dict
   contains:

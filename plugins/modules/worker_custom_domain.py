@@ -16,7 +16,9 @@ description:
   - The zone is O(zone), or else the account's zone the hostname belongs to (the longest matching
     zone name). A hostname outside every zone of the account fails before any write.
   - Idempotent. One read of the custom domains for the hostname decides; a hostname already
-    attached to O(service) in O(environment) makes no write.
+    attached to O(service) in the zone makes no write.
+  - The attach request sends C(hostname), C(service) and C(zone_id), the fields of Cloudflare's current
+    request schema. The C(environment) a response carries is returned, not compared.
 author:
   - cfops platform team (@cfops)
 extends_documentation_fragment:
@@ -39,9 +41,10 @@ options:
     type: str
   environment:
     description:
-      - The Worker environment.
+      - Ignored. Cloudflare's current request schema for attaching a custom domain has no environment (a
+        Worker has one, V(production)), so nothing is sent for it; the option is kept so existing tasks
+        still run, and a warning says it is ignored.
     type: str
-    default: production
   state:
     description:
       - V(present) attaches the hostname to O(service) (re-attaching it when it serves another Worker).
@@ -88,7 +91,7 @@ domain:
       returned: success
       sample: books-api-prod
     environment:
-      description: The Worker environment.
+      description: The Worker environment the response names, if any (not sent, not compared).
       type: str
       returned: success
       sample: production
@@ -125,7 +128,9 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import In
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._worker_triggers import domains_path, zone_of_host
 
-FIELDS = ("hostname", "service", "environment", "zone_id", "zone_name")
+# What is compared; the response's environment is only returned (VIEW_FIELDS).
+FIELDS = ("hostname", "service", "zone_id", "zone_name")
+VIEW_FIELDS = ("hostname", "service", "environment", "zone_id", "zone_name")
 
 
 class WorkerCustomDomainModule(CloudflareModule):
@@ -150,15 +155,17 @@ class WorkerCustomDomainModule(CloudflareModule):
 
     @staticmethod
     def view(domain):
-        return dict({"id": domain.get("id")}, **{field: domain.get(field) for field in FIELDS}) if domain else None
+        return dict({"id": domain.get("id")}, **{field: domain.get(field) for field in VIEW_FIELDS}) if domain else None
 
     @staticmethod
     def state_of(domain):
         return {field: domain.get(field) for field in FIELDS} if domain else {}
 
     def present(self):
-        wanted = {"hostname": self.hostname, "service": self.params["service"],
-                  "environment": self.params["environment"], "zone_id": self.zone["id"]}
+        if self.params["environment"] is not None:
+            self.module.warn("worker_custom_domain: environment is ignored; Cloudflare's custom domain request has no "
+                             "environment, and it is not sent")
+        wanted = {"hostname": self.hostname, "service": self.params["service"], "zone_id": self.zone["id"]}
         domain = self.find()
         after = dict(domain or {}, zone_name=self.zone["name"], **wanted)
         if self.state_of(domain) != self.state_of(after):
@@ -185,7 +192,7 @@ def main():
             hostname=dict(type="str", required=True),
             zone=dict(type="str"),
             service=dict(type="str"),
-            environment=dict(type="str", default="production"),
+            environment=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         required_if=[("state", "present", ["service"])],

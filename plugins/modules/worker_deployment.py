@@ -14,14 +14,18 @@ description:
   - Makes a deployment of one or two versions of a Worker with percentages (for example a new
     version at 10% and the serving one at 90%), or rolls back.
   - Idempotent. When the current deployment already has the requested split, nothing is written.
-  - The split is checked before any API call (1 or 2 versions, each 0.01-100%, summing to 100).
-    Before the write the module also refuses, naming the version, an unknown version id, a version
-    outside the Worker's last 100 versions, and a version made before a Durable Object migration
-    (Cloudflare cannot roll back across one).
+  - The split is checked before any API call (1 or 2 versions, each 0-100%, summing to 100). A version
+    at 0% is in the deployment without user traffic, so it can be smoke-tested with Cloudflare's
+    C(Cloudflare-Workers-Version-Overrides) request header.
+  - Before the write the module also refuses, naming the version, an unknown version id, a version
+    outside the Worker's last 100 versions, and a version whose C(migration_tag) differs from the
+    Worker's (Cloudflare does not deploy across a Durable Object migration). Whether a version read
+    reports the tag it was made with is not documented; when it does not, Cloudflare's own refusal is
+    reported.
   - Cloudflare itself refuses a version whose secrets differ from the newest version's (error 10220;
     O(force=true) overrides it) and a version whose bound resource (KV namespace, D1 database, R2
-    bucket, queue, Durable Object class) no longer exists; the module reports those with the
-    Worker's and the version's names.
+    bucket, queue, Durable Object class) no longer exists; any refusal (an HTTP 4xx) is reported with
+    the Worker's and the versions' names and Cloudflare's message.
   - Reads when nothing changes - the deployment list (1). When deploying - the deployment list, the
     last 100 versions, the Worker list (current migration tag), and each target version (1 or 2).
 author:
@@ -46,7 +50,7 @@ options:
         type: str
         required: true
       percentage:
-        description: Its share of the traffic, 0.01 to 100.
+        description: Its share of the traffic, 0 to 100.
         type: float
         required: true
   rollback:
@@ -236,6 +240,12 @@ class WorkerDeploymentModule(CloudflareModule):
         except CloudflareAPIError as exc:
             if exc.has_code(SECRETS_CHANGED_CODE):
                 raise InvalidInputError("Worker %s: %s (set force: true to deploy anyway)" % (name, exc.message)) from None
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429):
+                # Which code Cloudflare answers for a migration or a missing bound resource is not
+                # documented: any refusal is reported with what was asked.
+                raise InvalidInputError("Cloudflare refused the deployment of %s of Worker %s: %s"
+                                        % (", ".join("%s at %g%%" % (v["version_id"], v["percentage"]) for v in body["versions"]),
+                                           name, exc.message)) from None
             raise
 
 

@@ -161,7 +161,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import build_path
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
-from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import find_script, scripts_path, validate_script_name
+from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import (
+    find_script,
+    newest_first,
+    scripts_path,
+    validate_script_name,
+)
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone, zone_path
 
 
@@ -188,7 +193,7 @@ class WorkerInfoModule(CloudflareModule):
             script=script,
             migration_tag=script.get("migration_tag"),
             settings=get(scripts_path(self.account_id, name, "settings")),
-            versions=(get(scripts_path(self.account_id, name, "versions"), params={"per_page": params["versions"]}) or {}).get("items") or [],
+            versions=self.newest_versions(name, params["versions"]),
             deployments=deployments,
             current_deployment=current,
             serving_versions=(current or {}).get("versions") or [],
@@ -200,6 +205,12 @@ class WorkerInfoModule(CloudflareModule):
         if zone is not None:
             routes = get(zone_path(zone["id"], "workers", "routes")) or []
             self.result["routes"] = [route for route in routes if route.get("script") == name]
+
+    def newest_versions(self, name, count):
+        # deployable=true as wrangler lists versions (the SDK: it ignores pagination, so no page size is
+        # sent, whose bounds are undocumented); sorted here, the API's order is not relied on.
+        listed = (self.client.get(scripts_path(self.account_id, name, "versions"), params={"deployable": "true"}) or {}).get("items")
+        return newest_first(listed or [])[:count]
 
 
 def main():

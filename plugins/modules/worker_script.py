@@ -18,8 +18,18 @@ description:
     M(cfops.cloudflare.worker_version).
   - O(main_module) and O(compatibility_date) are required when O(state=present).
   - Idempotent. The module reads the script's settings and code, compares module names and
-    bytes, the compatibility date and flags, and the bindings (secrets by name only), and uploads
-    only when something differs. A second run with the same input makes no write.
+    bytes, the compatibility date and flags, and the bindings, and uploads only when something differs.
+    Bindings compare field by field on the fields the module sends, so fields Cloudflare fills in (a D1
+    binding's C(database_id), a Durable Object's C(namespace_id)) are not differences. A second run with
+    the same input makes no write.
+  - Every upload carries the release fingerprint in a plain-text binding C(CFOPS_RELEASE_FINGERPRINT),
+    computed as M(cfops.cloudflare.worker_version) computes it (modules, compatibility settings, bindings,
+    O(version_message), O(tag) and a keyed digest of the O(secrets) values), so the version the upload
+    creates is recognised by M(cfops.cloudflare.worker_version) given the same inputs, and a changed
+    secret value is seen as a change. O(version_message) and O(tag) are sent as the version's
+    C(workers/message) and C(workers/tag) annotations.
+  - A Worker last uploaded by release 1.1 of the collection has no fingerprint binding, so the first run
+    of this release uploads it once.
   - Every input is checked before any write (the script name, the compatibility date, that each
     module file exists, binding names, and that each KV namespace given by id or title exists).
   - The diff shows module names with SHA-256 digests (not code), the compatibility settings and
@@ -46,10 +56,11 @@ options:
     default: present
   update_secrets:
     description:
-      - V(on_create) sends only secrets the script does not have yet; an existing secret name counts
-        as unchanged whatever its value.
-      - V(always) sends every secret in O(secrets), so the task reports a change on every run;
-        use it to rotate values.
+      - V(on_create) uploads when a secret of O(secrets) is new or its value changed (seen through the
+        keyed digest in the release fingerprint); a secret set or rotated outside this task with the same
+        name is left alone until the values given here change.
+      - V(always) uploads on every run, so the task always reports a change.
+      - Every upload sends every secret in O(secrets) with its value.
     type: str
     choices: [on_create, always]
     default: on_create
@@ -90,8 +101,11 @@ EXAMPLES = r"""
       LIMITS: {per_minute: 120}
     secrets:
       API_KEY: "{{ vault_books_api_key }}"
+    version_metadata: CF_VERSION_METADATA
+    version_message: "release {{ release }}"
+    tag: "{{ release }}"
 
-- name: Rotate the secrets
+- name: Rewrite the secrets on every run
   cfops.cloudflare.worker_script:
     name: books-api-prod
     main_module: "{{ playbook_dir }}/../examples/books-api/src/index.js"
@@ -168,6 +182,11 @@ script:
       type: str
       returned: success
       sample: v2
+    fingerprint:
+      description: The release fingerprint the script carries after the run (its C(CFOPS_RELEASE_FINGERPRINT) binding).
+      type: str
+      returned: success
+      sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
     modules:
       description: The uploaded modules by name, with the SHA-256 digest of their content.
       type: list
@@ -177,7 +196,10 @@ script:
         - {name: http.js, sha256: 5d41402abc4b2a76b9719d911017c592aaf0d4a5b7e9f0e1b6dd30f1e2a6c2c1}
         - {name: index.js, sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae}
 differences:
-  description: What differed from the deployed script (V(script) when it did not exist).
+  description:
+    - What differed from the deployed script - V(script) when it did not exist, else any of V(modules),
+      V(compatibility_date), V(compatibility_flags), V(bindings), V(secrets) (names, or V(update_secrets=always)),
+      V(fingerprint) (the release fingerprint, which also covers secret values, message and tag) and V(migrations).
   returned: when O(state=present)
   type: list
   elements: str
@@ -212,6 +234,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import (
     find_script,
     pending_migrations,
     plan_script,
+    release_fingerprint,
     script_summary,
     scripts_path,
     upload_files,
@@ -267,7 +290,9 @@ class WorkerScriptModule(CloudflareModule):
                 "compatibility_flags": settings.get("compatibility_flags") or [],
                 "bindings": settings.get("bindings") or [],
             }
-        plan = plan_script(current, desired, params["update_secrets"], params["keep_secrets"])
+        fingerprint = release_fingerprint(desired, params["version_message"], params["tag"],
+                                          params["secret_digest_key"] or params["api_token"])
+        plan = plan_script(current, desired, params["update_secrets"], params["keep_secrets"], fingerprint)
         if migrations:
             plan["changed"] = True
             plan["differences"].append("migrations")
@@ -276,9 +301,8 @@ class WorkerScriptModule(CloudflareModule):
         if plan["changed"]:
             self.mark_changed()
         if plan["changed"] and not self.check_mode:
-            metadata = upload_metadata(desired, plan["upload_bindings"], params["keep_secrets"])
-            if migrations:
-                metadata["migrations"] = migrations
+            metadata = upload_metadata(desired, plan["upload_bindings"], plan["keep_bindings"], params["version_message"],
+                                       params["tag"], migrations)
             meta = self.client.put(scripts_path(self.account_id, params["name"]), files=upload_files(metadata, modules)) or {}
         elif current is not None:
             # The script's etag says it exists (roles rely on it, in check mode too); settings lack it.
@@ -288,7 +312,8 @@ class WorkerScriptModule(CloudflareModule):
 
         self.set_diff(plan["before"] or {}, plan["after"])
         self.result["differences"] = plan["differences"]
-        self.result["script"] = dict(plan["after"], name=params["name"], etag=meta.get("etag"), modified_on=meta.get("modified_on"))
+        self.result["script"] = dict(plan["after"], name=params["name"], etag=meta.get("etag"), modified_on=meta.get("modified_on"),
+                                     fingerprint=fingerprint)
 
     def absent(self):
         settings = self.read_settings()

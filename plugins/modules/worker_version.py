@@ -13,14 +13,20 @@ version_added: 1.1.0
 description:
   - Uploads a new version of an existing Worker (ES modules, compatibility settings, bindings, a
     message and a tag) without sending it traffic; deploy it with M(cfops.cloudflare.worker_deployment).
-  - Idempotent. Each version the module uploads carries a SHA-256 fingerprint of its content
-    (modules, compatibility settings, bindings with secrets by name only, O(version_message) and O(tag)) in the
-    C(workers/commit_sha) annotation. When one of the Worker's 5 newest versions has the same
-    fingerprint, no version is uploaded and that version is returned (V(changed=false), no write).
-  - Reads - the Worker list (1), the KV namespaces when O(kv_namespaces) is given (1), the version
-    list (1) and the newest versions one by one until one matches (1 to 5). Writes - one upload.
-  - Secrets of the newest version are kept (C(keep_bindings)); O(secrets) adds or replaces secrets
-    in the new version. A secret's value alone is not part of the fingerprint.
+  - Idempotent. Each version the module uploads carries its release fingerprint in a plain-text
+    binding C(CFOPS_RELEASE_FINGERPRINT) (bindings are part of the documented version response, so
+    this does not depend on Cloudflare echoing annotations). The fingerprint is a SHA-256 over the
+    modules, compatibility settings, bindings (secrets by name), O(version_message), O(tag) and a keyed
+    digest of the secret values (see O(secret_digest_key)). When one of the Worker's 5 newest versions
+    carries the same fingerprint, no version is uploaded and that version is returned (V(changed=false),
+    no write). A version uploaded by release 1.1 of the collection matches through its
+    C(workers/commit_sha) annotation when the API echoes it.
+  - A changed secret value changes the fingerprint, so it makes a new version; the upload then carries
+    every secret in O(secrets) with its value.
+  - Reads - the Worker list (1), the KV namespaces when O(kv_namespaces) is given (1), the deployable
+    version list (1) and the newest versions one by one until one matches (1 to 5). Writes - one upload.
+  - Secrets of the newest version that O(secrets) does not name are kept (C(keep_bindings)), and so is a
+    C(version_metadata) binding when O(version_metadata) is not set.
   - Cloudflare does not accept Durable Object migrations in a version upload. When O(migrations)
     has steps after the Worker's current migration tag, the module fails before any write; apply them
     with M(cfops.cloudflare.worker_script) first.
@@ -37,13 +43,10 @@ options:
     type: str
     required: true
     aliases: [name]
-  version_message:
+  commit_sha:
     description:
-      - A human-readable message stored with the version (C(workers/message)).
-      - Named so because Ansible reserves the option name C(message).
-    type: str
-  tag:
-    description: Your identifier for the version, for example a release number (C(workers/tag), at most 100 bytes).
+      - The git commit the version is built from, sent as the C(workers/commit_sha) annotation (at most 64
+        bytes). Not part of the fingerprint.
     type: str
 notes:
   - O(main_module) and O(compatibility_date) are required.
@@ -65,8 +68,10 @@ EXAMPLES = r"""
     d1_databases:
       - binding: DB
         database_id: 5e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7
+    version_metadata: CF_VERSION_METADATA
     version_message: "release {{ release }}"
     tag: "{{ release }}"
+    commit_sha: "{{ release_commit }}"
   register: candidate
 
 - name: Send it 10% of the traffic
@@ -109,7 +114,9 @@ version:
       returned: always
       sample: 1.4.0
     fingerprint:
-      description: The SHA-256 fingerprint of the version's content.
+      description:
+        - The release fingerprint the version carries (its C(CFOPS_RELEASE_FINGERPRINT) binding), or for a
+          version of release 1.1 its C(workers/commit_sha) annotation; C(null) for a version without either.
       type: str
       returned: always
       sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
@@ -157,21 +164,23 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import (
-    FINGERPRINT_ANNOTATION,
-    MESSAGE_ANNOTATION,
-    TAG_ANNOTATION,
-    VERSION_KEEP_BINDINGS,
+    COMMIT_SHA_MAX_BYTES,
     VERSIONS_COMPARED,
     check_code_input,
     code_argument_spec,
     desired_code,
     find_script,
+    marker_text_hidden,
+    newest_first,
     pending_migrations,
+    release_fingerprint,
     scripts_path,
+    split_of,
     upload_files,
     validate_script_name,
-    version_fingerprint,
+    version_fingerprint_of,
     version_summary,
+    version_upload_metadata,
 )
 
 
@@ -182,8 +191,9 @@ class WorkerVersionModule(CloudflareModule):
         name = params["script_name"]
         validate_script_name(name, "script_name")
         modules = check_code_input(params)
-        if params["tag"] is not None and len(params["tag"].encode("utf-8")) > 100:
-            raise InvalidInputError("tag is longer than 100 bytes")
+        if params["commit_sha"] is not None and len(params["commit_sha"].encode("utf-8")) > COMMIT_SHA_MAX_BYTES:
+            raise InvalidInputError("commit_sha is longer than %d bytes (Cloudflare's limit for workers/commit_sha)"
+                                    % COMMIT_SHA_MAX_BYTES)
         desired = desired_code(self.client, self.account_id, params, modules)
         script = find_script(self.client, self.account_id, name)
         if script is None:
@@ -195,17 +205,11 @@ class WorkerVersionModule(CloudflareModule):
                                     "migrations in a version upload: apply them with cfops.cloudflare.worker_script first"
                                     % (script.get("migration_tag") or "(none)", pending["new_tag"]))
 
-        metadata = {
-            "main_module": desired["main_module"],
-            "compatibility_date": desired["compatibility_date"],
-            "compatibility_flags": list(desired["compatibility_flags"]),
-            "bindings": desired["bindings"] + [{"type": "secret_text", "name": n} for n in sorted(desired["secrets"])],
-            "annotations": {key: value for key, value in ((MESSAGE_ANNOTATION, params["version_message"]),
-                                                          (TAG_ANNOTATION, params["tag"])) if value is not None},
-        }
-        fingerprint = version_fingerprint(metadata, modules)
+        fingerprint = release_fingerprint(desired, params["version_message"], params["tag"],
+                                          params["secret_digest_key"] or params["api_token"])
         after = {"fingerprint": fingerprint, "modules": sorted(m["name"] for m in modules),
-                 "compatibility_date": metadata["compatibility_date"], "message": params["version_message"], "tag": params["tag"]}
+                 "compatibility_date": desired["compatibility_date"], "message": params["version_message"],
+                 "tag": params["tag"]}
 
         existing = self.find_version(fingerprint)
         if existing is not None:
@@ -216,26 +220,42 @@ class WorkerVersionModule(CloudflareModule):
         self.set_diff({}, after)
         if self.check_mode:
             self.result["version"] = dict(after, id=None, number=None, created_on=None,
-                                          compatibility_flags=metadata["compatibility_flags"], migration_tag=script.get("migration_tag"),
-                                          bindings=[])
+                                          compatibility_flags=list(desired["compatibility_flags"]),
+                                          migration_tag=script.get("migration_tag"), bindings=[])
             return
-        metadata["annotations"][FINGERPRINT_ANNOTATION] = fingerprint
-        metadata["bindings"] = desired["bindings"] + [
-            {"type": "secret_text", "name": n, "text": v} for n, v in sorted(desired["secrets"].items())]
-        metadata["keep_bindings"] = list(VERSION_KEEP_BINDINGS)
+        metadata = version_upload_metadata(desired, fingerprint, params["version_message"], params["tag"],
+                                           params["commit_sha"])
         uploaded = self.client.create(scripts_path(self.account_id, name, "versions"), files=upload_files(metadata, modules),
                                       find_existing=lambda: self.find_version(fingerprint))
         self.result["version"] = version_summary(uploaded)
 
     def find_version(self, fingerprint):
-        """The newest of the last few versions whose fingerprint annotation matches, or None."""
-        path = scripts_path(self.account_id, self.params["script_name"], "versions")
-        listed = (self.client.get(path, params={"per_page": VERSIONS_COMPARED}) or {}).get("items") or []
-        for item in listed[:VERSIONS_COMPARED]:
-            version = self.client.get(scripts_path(self.account_id, self.params["script_name"], "versions", item["id"]))
-            if (version.get("annotations") or {}).get(FINGERPRINT_ANNOTATION) == fingerprint:
+        """The newest of the last few versions that carries ``fingerprint``, or None.
+
+        The list is read with ``deployable=true`` as wrangler reads it (no page size: the SDK documents
+        that it ignores pagination) and sorted here; each candidate is read in full for its bindings.
+        Should version reads hide plain-text values, the script settings (whose plain_text bindings
+        carry their text in the SDK's type) identify the version serving 100 %."""
+        name = self.params["script_name"]
+        listed = (self.client.get(scripts_path(self.account_id, name, "versions"), params={"deployable": "true"}) or {}).get("items") or []
+        hidden = False
+        for item in newest_first(listed)[:VERSIONS_COMPARED]:
+            version = self.client.get(scripts_path(self.account_id, name, "versions", item["id"]))
+            if version_fingerprint_of(version) == fingerprint:
                 return version
-        return None
+            hidden = hidden or marker_text_hidden(version)
+        return self.find_serving_version(fingerprint) if hidden else None
+
+    def find_serving_version(self, fingerprint):
+        name = self.params["script_name"]
+        deployments = (self.client.get(scripts_path(self.account_id, name, "deployments")) or {}).get("deployments") or []
+        serving = split_of(deployments[0]) if deployments else []
+        if len(serving) != 1 or serving[0][1] != 100:
+            return None
+        settings = self.client.get(scripts_path(self.account_id, name, "settings")) or {}
+        if version_fingerprint_of({"resources": {"bindings": settings.get("bindings") or []}}) != fingerprint:
+            return None
+        return self.client.get(scripts_path(self.account_id, name, "versions", serving[0][0]))
 
 
 def main():
@@ -244,8 +264,7 @@ def main():
             CloudflareModule.base_module_arguments(),
             **code_argument_spec(),
             script_name=dict(type="str", required=True, aliases=["name"]),
-            version_message=dict(type="str"),
-            tag=dict(type="str"),
+            commit_sha=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -187,6 +187,13 @@ worker:
       elements: dict
       returned: always
       sample: [{binding: ANALYTICS, dataset: books_analytics}]
+    version_metadata:
+      description:
+        - The C(version_metadata) binding's name (wrangler's C(version_metadata = {binding = ...})), for the
+          O(cfops.cloudflare.worker_script#module:version_metadata) option; C(null) when the configuration has none.
+      type: str
+      returned: always
+      sample: CF_VERSION_METADATA
 routes:
   description: Zone routes for M(cfops.cloudflare.worker_route), C({pattern, zone}); C(zone) is the zone name or id, or C(null).
   returned: always

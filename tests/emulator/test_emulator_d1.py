@@ -137,3 +137,89 @@ def test_export_dump_options_select_schema_data_and_tables(api, account_id, data
     assert "CREATE" not in dump({"no_schema": True}) and 'INSERT INTO "b"' in dump({"no_schema": True})
     only_a = dump({"tables": ["a"]})
     assert "CREATE TABLE a" in only_a and 'INSERT INTO "a"' in only_a and '"b"' not in only_a
+
+
+# Import: the flow wrangler's ``d1 execute --remote --file`` drives (d1/execute.ts) ---------------------
+
+DUMP = (b"CREATE TABLE books (isbn TEXT PRIMARY KEY, title TEXT);\n"
+        b"INSERT INTO books VALUES ('1', 'Dune'); INSERT INTO books VALUES ('2', 'Emma');\n"
+        b"INSERT INTO books VALUES ('3', 'It''s; a trap');\n")
+
+
+def import_file(api, account_id, database, content):
+    """init -> PUT upload_url -> ingest -> poll until it finishes, as wrangler does; the final answer."""
+    import hashlib
+    etag = hashlib.md5(content).hexdigest()
+    init = api.post(db_path(account_id, database, "import"), json={"action": "init", "etag": etag}).json()["result"]
+    assert set(init) == {"filename", "upload_url"} and etag in init["filename"]
+    upload = httpx.put(init["upload_url"], content=content, trust_env=False)
+    assert upload.status_code == 200 and upload.headers["etag"].strip('"') == etag
+    answer = api.post(db_path(account_id, database, "import"),
+                      json={"action": "ingest", "filename": init["filename"], "etag": etag}).json()["result"]
+    while "status" not in answer:
+        answer = api.post(db_path(account_id, database, "import"),
+                          json={"action": "poll", "current_bookmark": answer["at_bookmark"]}).json()["result"]
+    assert answer["success"] is True and answer["type"] == "import" and isinstance(answer["messages"], list)
+    return answer
+
+
+def test_import_runs_a_file_through_init_upload_ingest_and_poll(api, account_id, database):
+    answer = import_file(api, account_id, database, DUMP)
+    assert answer["status"] == "complete", answer
+    result = answer["result"]
+    assert result["num_queries"] == 4 and result["final_bookmark"]
+    assert result["meta"]["rows_written"] == 3 and result["meta"]["changed_db"] is True
+    assert result["meta"]["size_after"] > 0 and result["meta"]["duration"] >= 0
+    rows = api.post(db_path(account_id, database, "query"), json={"sql": "SELECT title FROM books ORDER BY isbn"})
+    assert [row["title"] for row in rows.json()["result"][0]["results"]] == ["Dune", "Emma", "It's; a trap"]
+
+
+def test_an_import_that_fails_leaves_the_database_as_it_was(api, account_id, database):
+    api.post(db_path(account_id, database, "query"), json={"sql": "CREATE TABLE kept (id INTEGER); INSERT INTO kept VALUES (1)"})
+    answer = import_file(api, account_id, database, b"DROP TABLE kept;\nCREATE TABLE t (id INTEGER);\nINSERT INTO nope VALUES (1);\n")
+    assert answer["status"] == "error" and "no such table: nope" in answer["error"] and answer["errors"] == [answer["error"]]
+    tables = api.post(db_path(account_id, database, "query"),
+                      json={"sql": "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"}).json()["result"]
+    assert [row["name"] for row in tables[0]["results"]] == ["kept"]  # the DROP was rolled back too
+
+
+def test_init_of_a_file_already_uploaded_starts_it_at_once(api, account_id, database):
+    import hashlib
+    import_file(api, account_id, database, b"CREATE TABLE once (id INTEGER);\n")
+    etag = hashlib.md5(b"CREATE TABLE once (id INTEGER);\n").hexdigest()
+    again = api.post(db_path(account_id, database, "import"), json={"action": "init", "etag": etag}).json()["result"]
+    assert "upload_url" not in again and again["at_bookmark"]
+    while "status" not in again:
+        again = api.post(db_path(account_id, database, "import"),
+                         json={"action": "poll", "current_bookmark": again["at_bookmark"]}).json()["result"]
+    assert again["status"] == "error" and "already exists" in again["error"]  # it really ran a second time
+
+
+def test_import_refuses_a_bad_signature_an_unuploaded_file_and_an_unknown_bookmark(api, unchecked, account_id, database):
+    etag = "0" * 32
+    init = api.post(db_path(account_id, database, "import"), json={"action": "init", "etag": etag}).json()["result"]
+    forged = httpx.put(init["upload_url"].split("?")[0] + "?signature=" + "0" * 64, content=b"x", trust_env=False)
+    assert forged.status_code == 403 and b"AccessDenied" in forged.content
+    ingest = unchecked.post(db_path(account_id, database, "import"),
+                            json={"action": "ingest", "filename": init["filename"], "etag": etag})
+    assert ingest.status_code == 400 and error_codes(ingest) == [7400]
+    poll = unchecked.post(db_path(account_id, database, "import"), json={"action": "poll", "current_bookmark": "f" * 32})
+    assert poll.status_code == 404 and error_codes(poll) == [7405]
+
+
+def test_a_statement_over_100000_bytes_is_refused_by_query_and_by_import(api, unchecked, account_id, database):
+    api.post(db_path(account_id, database, "query"), json={"sql": "CREATE TABLE big (v TEXT)"})
+    long_statement = "INSERT INTO big VALUES ('%s');" % ("x" * 100000)
+    refused = unchecked.post(db_path(account_id, database, "query"), json={"sql": long_statement})
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [{"code": 7500, "message": "statement too long: SQLITE_TOOBIG"}]
+    answer = import_file(api, account_id, database, long_statement.encode())
+    assert answer["status"] == "error" and "statement too long" in answer["error"]
+    fits = "INSERT INTO big VALUES ('%s');" % ("x" * 99000)
+    assert api.post(db_path(account_id, database, "query"), json={"sql": fits}).status_code == 200
+
+
+def test_a_constraint_error_ends_with_sqlite_constraint_as_d1_words_it(api, unchecked, account_id, database):
+    api.post(db_path(account_id, database, "query"), json={"sql": "CREATE TABLE u (id TEXT PRIMARY KEY); INSERT INTO u VALUES ('a')"})
+    duplicate = unchecked.post(db_path(account_id, database, "query"), json={"sql": "INSERT INTO u VALUES ('a')"})
+    assert duplicate.json()["errors"] == [{"code": 7500, "message": "UNIQUE constraint failed: u.id: SQLITE_CONSTRAINT"}]

@@ -38,7 +38,7 @@ def test_sigterm_exits_0_and_restart_keeps_every_resource(tmp_path, validator):
     with EmulatorProcess(data_dir=tmp_path / "state", token="restart-token") as emu:
         port = emu.port
         emu.add_account("2" * 32, "restart account")
-        emu.add_token("restart-limited", "2" * 32)
+        emu.admin("POST", "/tokens", json={"token": "restart-limited", "account_id": "2" * 32, "owner": "account"})
         with make_client(emu, validator) as api:
             namespace = create_namespace(api, emu.account_id, "persisted")
             api.put("/accounts/%s/storage/kv/namespaces/%s/bulk" % (emu.account_id, namespace),

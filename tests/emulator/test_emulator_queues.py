@@ -47,6 +47,9 @@ def test_consumers_with_settings_and_dead_letter_queue(api, unchecked, account_i
         "settings": {"batch_size": 50, "max_retries": 5, "max_wait_time_ms": 2000}}).json()["result"]
     assert created["settings"]["batch_size"] == 50 and created["dead_letter_queue"] == "tasks-dlq"
     assert created["type"] == "worker" and created["queue_name"] == "tasks"
+    # The live API names the Worker ``script`` in a consumer (Terraform queue_consumer/custom.go), not script_name.
+    assert created["script"] == "worker-a" and "script_name" not in created
+    assert [c["script"] for c in api.get(q_path(account_id, queue["queue_id"])).json()["result"]["consumers"]] == ["worker-a"]
     listed = api.get(q_path(account_id, queue["queue_id"], "consumers")).json()["result"]
     assert [c["consumer_id"] for c in listed] == [created["consumer_id"]]
     assert api.get(q_path(account_id, queue["queue_id"])).json()["result"]["consumers_total_count"] == 1
@@ -60,6 +63,31 @@ def test_consumers_with_settings_and_dead_letter_queue(api, unchecked, account_i
     assert no_dlq.status_code == 404 and error_codes(no_dlq) == [11000]
     assert api.delete(q_path(account_id, queue["queue_id"], "consumers", created["consumer_id"])).status_code == 200
     assert api.get(q_path(account_id, queue["queue_id"], "consumers")).json()["result"] == []
+
+
+def test_the_list_finds_queues_by_name_the_way_wrangler_asks(api, account_id, queue):
+    for name in ("tasks-dlq", "tasks-2", "other"):
+        api.post(q_path(account_id), json={"queue_name": name})
+    by_name = api.get(q_path(account_id), params={"name": "tasks", "page": 1}).json()
+    assert [q["queue_name"] for q in by_name["result"]] == ["tasks"]  # exact, not a prefix
+    assert by_name["result_info"]["total_count"] == 1
+    two = api.get(q_path(account_id), params=[("name", "other"), ("name", "tasks-dlq")]).json()["result"]
+    assert sorted(q["queue_name"] for q in two) == ["other", "tasks-dlq"]
+    assert api.get(q_path(account_id), params={"name": "missing"}).json()["result"] == []
+    paged = api.get(q_path(account_id), params={"per_page": 2, "page": 2}).json()
+    assert [q["queue_name"] for q in paged["result"]] == ["tasks-2", "tasks-dlq"]
+    assert paged["result_info"] == {"page": 2, "per_page": 2, "count": 2, "total_count": 4, "total_pages": 2}
+
+
+def test_settings_out_of_range_unknown_consumers_and_second_consumers_have_their_codes(api, unchecked, account_id, queue):
+    out_of_range = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"),
+                                  json={"script_name": "w", "type": "worker", "settings": {"batch_size": 101}})
+    assert out_of_range.status_code == 400 and error_codes(out_of_range) == [11001]
+    unknown = unchecked.delete(q_path(account_id, queue["queue_id"], "consumers", "0" * 32))
+    assert unknown.status_code == 404 and error_codes(unknown) == [11005]
+    api.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
+    second = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
+    assert second.status_code == 409 and error_codes(second) == [11007]
 
 
 def test_consumer_for_a_missing_queue_is_404(unchecked, account_id):

@@ -154,3 +154,11 @@ def test_sdk_creates_lists_and_sets_cors(sdk, account_id):
                                rules=[{"allowed": {"methods": ["GET"], "origins": ["*"]}, "max_age_seconds": 60}])
     rules = sdk.r2.buckets.cors.get("sdk-bucket", account_id=account_id).rules
     assert rules[0].allowed.methods == ["GET"] and rules[0].max_age_seconds == 60
+
+
+def test_malformed_cors_body_and_unknown_jurisdiction_have_their_codes(unchecked, account_id, api):
+    create(api, account_id, "cors-malformed")
+    malformed = unchecked.put(buckets(account_id, "cors-malformed", "cors"), json={"rules": "everything"})
+    assert malformed.status_code == 400 and error_codes(malformed) == [10040]
+    moon = unchecked.get(buckets(account_id), headers={"cf-r2-jurisdiction": "moon"})
+    assert moon.status_code == 400 and error_codes(moon) == [10087]

@@ -243,6 +243,39 @@ def _memory_kib(pid, field):
         return int(next(line for line in status if line.startswith(field + ":")).split()[1])
 
 
+def test_s3_calls_go_through_fault_injection(s3, bucket, fresh):
+    # Each fault covers boto3's attempt and the one retry this client makes (max_attempts 1).
+    s3.put_object(Bucket=bucket, Key="kept", Body=b"v1")
+    fresh.inject_fault(method="PUT", path="s3:PutObject", action="status", status=503, retry_after=2, count=2)
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        s3.put_object(Bucket=bucket, Key="kept", Body=b"v2")
+    assert error_code(excinfo) == "SlowDown"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "2"
+    assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"v1"  # not applied
+    # A glob on the S3 path, applied before the answer: the ambiguous failure of a write.
+    fresh.inject_fault(method="PUT", path="/r2-s3/*/%s/applied" % bucket, action="status", status=500, apply=True, count=2)
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        s3.put_object(Bucket=bucket, Key="applied", Body=b"written")
+    assert error_code(excinfo) == "InternalError"
+    assert s3.get_object(Bucket=bucket, Key="applied")["Body"].read() == b"written"
+    fresh.inject_fault(method="GET", path="s3:GetObject", action="drop", count=2)
+    with pytest.raises(botocore.exceptions.BotoCoreError):
+        s3.get_object(Bucket=bucket, Key="kept")["Body"].read()
+    assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"v1"  # the connection is reusable after
+    assert fresh.calls()["faulted"] == 6 and fresh.faults() == []
+
+
+def test_api_patterns_never_fault_s3_calls_and_s3_patterns_never_fault_the_api(s3, bucket, fresh):
+    fresh.inject_fault(path="*", action="status", status=500, count=5)
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    fresh.clear_faults()
+    fresh.inject_fault(path="s3:*", action="status", status=500, count=5)
+    verified = httpx.get(fresh.base_url + "/user/tokens/verify", headers={"Authorization": "Bearer " + fresh.token})
+    assert verified.status_code == 200
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.list_objects_v2(Bucket=bucket)
+
+
 def test_a_large_object_streams(s3, bucket, fresh, tmp_path):
     """64 MiB up and down without the emulator holding it: its peak resident memory grows far less than the size.
 

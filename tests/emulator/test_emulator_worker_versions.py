@@ -1,6 +1,8 @@
 """Worker versions, deployments (gradual, rollback refusals), Durable Object migrations, active_deployments."""
 import json
+import uuid
 
+import httpx
 import pytest
 
 from emulator import hooks
@@ -107,6 +109,64 @@ def test_version_upload_for_a_missing_script_is_10007(api, account_id):
     assert response.status_code == 404 and error_codes(response) == [10007]
 
 
+def test_a_version_read_echoes_only_message_tag_and_triggered_by(api, account_id, script):
+    # wrangler's ApiVersion type and Terraform's worker_version annotations know only these three; the
+    # SDK's VersionGetResponse has no annotations at all. The others are accepted on upload (SDK params).
+    response = upload_version(api, account_id, annotations={
+        "workers/message": "m", "workers/tag": "t", "workers/commit_sha": "c" * 40, "workers/alias": "preview"})
+    assert response.status_code == 200, response.text
+    version = api.get(path(account_id, "versions", response.json()["result"]["id"])).json()["result"]
+    assert version["annotations"] == {"workers/message": "m", "workers/tag": "t"}
+    listed = api.get(path(account_id, "versions"), params={"deployable": "true"}).json()["result"]["items"]
+    assert [item["annotations"] for item in listed] == [{"workers/message": "m", "workers/tag": "t"},
+                                                        {"workers/triggered_by": "upload"}]
+
+
+def test_a_versions_modules_download_by_version_id(api, account_id, script):
+    # wrangler's `versions secret put` reads content/v2?version={id} to upload the same code again.
+    first = api.get(path(account_id, "versions")).json()["result"]["items"][0]["id"]
+    second = upload_version(api, account_id).json()["result"]["id"]
+    assert V2 in api.get(path(account_id, "content", "v2"), params={"version": second}).content
+    assert MODULE in api.get(path(account_id, "content", "v2"), params={"version": first}).content
+    assert MODULE in api.get(path(account_id, "content", "v2")).content        # what serves: version 1
+    assert api.get(path(account_id, "content", "v2"), params={"version": str(uuid.uuid4())}).status_code == 404
+
+
+def test_a_script_upload_annotates_its_version(api, account_id):
+    # The SDK's script upload metadata takes workers/message and workers/tag for "the version created by this upload".
+    response = upload_script(api, account_id, SCRIPT, metadata(annotations={"workers/message": "first", "workers/tag": "1.0"}))
+    assert response.status_code == 200, response.text
+    version_id = response.json()["result"]["deployment_id"]     # wrangler reads the new version's id from here
+    version = api.get(path(account_id, "versions", version_id)).json()["result"]
+    assert version["annotations"] == {"workers/message": "first", "workers/tag": "1.0", "workers/triggered_by": "upload"}
+    assert deployments(api, account_id)[0]["versions"] == [{"version_id": version_id, "percentage": 100}]
+
+
+def test_a_script_upload_refuses_version_only_annotations(unchecked, account_id):
+    response = upload_script(unchecked, account_id, SCRIPT, metadata(annotations={"workers/commit_sha": "abc"}))
+    assert response.status_code == 400 and error_codes(response) == [10021]
+    assert "workers/commit_sha" in response.json()["errors"][0]["message"]
+
+
+def test_d1_bindings_come_back_with_database_id_whichever_field_was_sent(api, account_id, script):
+    # wrangler and Terraform upload `id`, the SDK's upload type names `database_id`; the settings type
+    # (and Terraform: "The API returns database_id for D1 bindings") carries database_id.
+    database = api.post("/accounts/%s/d1/database" % account_id, json={"name": "books"}).json()["result"]["uuid"]
+    for sent in ({"type": "d1", "name": "DB", "id": database}, {"type": "d1", "name": "DB", "database_id": database}):
+        response = upload_script(api, account_id, SCRIPT, metadata(bindings=[sent]))
+        assert response.status_code == 200, response.text
+        [shown] = api.get(path(account_id, "settings")).json()["result"]["bindings"]
+        assert shown == {"type": "d1", "name": "DB", "id": database, "database_id": database}
+        version_id = response.json()["result"]["deployment_id"]
+        assert api.get(path(account_id, "versions", version_id)).json()["result"]["resources"]["bindings"] == [shown]
+
+
+def test_a_d1_binding_without_an_id_is_refused_with_cloudflares_message(unchecked, account_id, script):
+    response = upload_script(unchecked, account_id, SCRIPT, metadata(bindings=[{"type": "d1", "name": "DB"}]))
+    assert response.status_code == 400 and error_codes(response) == [10021]
+    assert response.json()["errors"][0]["message"] == "binding DB of type d1 must have a valid `id` specified"
+
+
 # Deployments -------------------------------------------------------------------------------------------------
 
 def test_gradual_deployment_and_the_script_row_follows_the_main_version(api, fresh, account_id, script):
@@ -126,7 +186,7 @@ def test_gradual_deployment_and_the_script_row_follows_the_main_version(api, fre
 
 @pytest.mark.parametrize("split, message", [
     ([("A", 50), ("B", 40)], "add up to 90%"),
-    ([("A", 99.999), ("B", 0.001)], "0.01"),
+    ([("A", 100.5), ("B", -0.5)], "between 0 and 100"),
     ([("A", 50), ("A", 50)], "twice"),
     ([("A", 40), ("B", 30), ("C", 30)], "1 or 2 versions"),
     ([], "1 or 2 versions"),
@@ -135,6 +195,28 @@ def test_bad_splits_are_refused(unchecked, account_id, script, split, message):
     response = deploy(unchecked, account_id, split)
     assert response.status_code == 400 and error_codes(response) == [10021]
     assert message in response.json()["errors"][0]["message"]
+
+
+@pytest.fixture
+def plain(fresh):
+    """A client without schema validation, for what the 2024 OpenAPI subset contradicts newer sources on."""
+    with httpx.Client(base_url=fresh.base_url, headers={"Authorization": "Bearer " + fresh.token}, timeout=10,
+                      trust_env=False) as client:
+        yield client
+
+
+def test_a_version_at_0_percent_is_deployed_without_traffic(api, plain, fresh, account_id, script):
+    # wrangler `versions deploy new@0% old@100%`; Cloudflare's version-overrides docs smoke-test a version at 0 %.
+    # The 2024 OpenAPI subset still says minimum 0.01 (request and response), hence the plain client.
+    first = api.get(path(account_id, "versions")).json()["result"]["items"][0]["id"]
+    second = upload_version(api, account_id).json()["result"]["id"]
+    created = deploy(plain, account_id, [(second, 0), (first, 100)])
+    assert created.status_code == 200, created.text
+    assert created.json()["result"]["versions"] == [{"version_id": second, "percentage": 0},
+                                                    {"version_id": first, "percentage": 100}]
+    assert plain.get(path(account_id, "content", "v2")).content.count(MODULE) == 1   # the 100 % version mirrors
+    [serving] = active(fresh)
+    assert [(v["version_id"], v["percentage"]) for v in serving["versions"]] == [(second, 0), (first, 100)]
 
 
 def test_unknown_version_is_refused(api, account_id, script):
@@ -232,9 +314,17 @@ def test_deleting_a_class_still_bound_is_refused(api, account_id):
                                                     bindings=[do_binding("COUNTER", "Counter")]))
     response = upload_script(api, account_id, SCRIPT, metadata(
         migrations={"old_tag": "v1", "new_tag": "v2", "deleted_classes": ["Counter"]}, bindings=[do_binding("COUNTER", "Counter")]))
-    assert response.status_code == 400 and error_codes(response) == [10021]
-    assert "binding 'COUNTER' in this upload still uses it" in response.json()["errors"][0]["message"]
+    # The live answer quoted in workers-sdk#8210.
+    assert response.status_code == 400 and error_codes(response) == [worker_versions.DELETED_CLASS_STILL_BOUND]
+    assert response.json()["errors"][0]["message"] == ("Cannot apply --delete-class migration to class 'Counter' without "
+                                                       "also removing the binding that references it.")
     assert api.get("/accounts/%s/workers/scripts" % account_id).json()["result"][0]["migration_tag"] == "v1"
+    # A binding naming another script with the same class name counts too (alchemy-run/alchemy#799).
+    upload_script(api, account_id, "elsewhere", metadata(migrations={"new_tag": "v1", "new_classes": ["Counter"]}))
+    response = upload_script(api, account_id, SCRIPT, metadata(
+        migrations={"old_tag": "v1", "new_tag": "v2", "deleted_classes": ["Counter"]},
+        bindings=[do_binding("COUNTER", "Counter", "elsewhere")]))
+    assert error_codes(response) == [10061]
 
 
 def test_binding_a_missing_class_is_refused_here_and_in_another_script(api, account_id):
@@ -251,6 +341,37 @@ def test_rollback_across_a_migration_is_refused(api, account_id, script):
     upload_script(api, account_id, SCRIPT, metadata(migrations={"new_tag": "v1", "new_classes": ["Counter"]}))
     response = deploy(api, account_id, [(first, 100)], force=True)
     assert response.status_code == 400 and error_codes(response) == [worker_versions.MIGRATION_SINCE_VERSION]
+
+
+def test_durable_object_bindings_show_a_namespace_id_that_survives_a_rename(api, account_id):
+    upload_script(api, account_id, SCRIPT, metadata(migrations={"new_tag": "v1", "new_sqlite_classes": ["Counter"]},
+                                                    bindings=[do_binding("COUNTER", "Counter")]))
+    [before] = api.get(path(account_id, "settings")).json()["result"]["bindings"]
+    assert len(before["namespace_id"]) == 32 and int(before["namespace_id"], 16) >= 0
+    upload_script(api, account_id, SCRIPT, metadata(
+        migrations={"old_tag": "v1", "new_tag": "v2", "renamed_classes": [{"from": "Counter", "to": "Tally"}]},
+        bindings=[do_binding("TALLY", "Tally")]))
+    [after] = api.get(path(account_id, "settings")).json()["result"]["bindings"]
+    assert after == {"type": "durable_object_namespace", "name": "TALLY", "class_name": "Tally",
+                     "namespace_id": before["namespace_id"]}
+    # Another script binding the class sees the same namespace; a sent namespace_id is the server's to fill.
+    upload_script(api, account_id, "frontend", metadata(bindings=[dict(do_binding("T", "Tally", SCRIPT), namespace_id="x")]))
+    [other] = api.get("/accounts/%s/workers/scripts/frontend/settings" % account_id).json()["result"]["bindings"]
+    assert other["namespace_id"] == before["namespace_id"]
+
+
+def test_the_script_settings_keep_each_class_namespace_id_for_the_edge(fresh, api, account_id):
+    # Contract 2: the edge reads durable_object_classes[class]["namespace_id"] from the script settings JSON.
+    upload_script(api, account_id, SCRIPT, metadata(migrations={"new_tag": "v1", "new_classes": ["Counter"]},
+                                                    bindings=[do_binding("COUNTER", "Counter")]))
+    store = Store(fresh.data_dir, schemas(), resource_tables())
+    try:
+        with store.read() as db:
+            settings = json.loads(db.execute("SELECT settings FROM worker_scripts WHERE name = ?", (SCRIPT,)).fetchone()[0])
+    finally:
+        store.close()
+    [shown] = api.get(path(account_id, "settings")).json()["result"]["bindings"]
+    assert settings["durable_object_classes"]["Counter"] == {"storage": "legacy-kv", "namespace_id": shown["namespace_id"]}
 
 
 def test_transfer_moves_a_class_between_scripts(api, account_id):
@@ -293,6 +414,7 @@ def test_active_deployments_carry_secret_values_and_compatibility(api, fresh, ac
     [version] = entry["versions"]
     assert version["percentage"] == 100 and version["main_module"] == "index.js"
     assert version["compatibility_date"] == "2024-09-23" and version["migration_tag"] is None
+    assert version["tag"] == "" and version["created_on"].endswith("Z")     # for a version_metadata binding
     assert {"type": "secret_text", "name": "API_KEY", "text": "s3cret"} in version["bindings"]
     json.dumps([dict(v, modules=[]) for v in entry["versions"]])  # plain data besides the module bytes
 

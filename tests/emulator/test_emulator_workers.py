@@ -4,6 +4,7 @@ import email.policy
 import json
 import uuid
 
+import httpx
 import pytest
 
 from tests.emulator.helpers import MODULE, create_namespace, error_codes, upload_parts, upload_script
@@ -97,7 +98,7 @@ def test_settings_show_bindings_without_secret_text(api, account_id, kv_id):
     assert settings["compatibility_date"] == "2024-09-23" and settings["compatibility_flags"] == ["nodejs_compat"]
     assert settings["logpush"] is True and settings["tags"] == ["team:books"]
     assert settings["observability"] == {"enabled": True}
-    assert settings["usage_model"] == "bundled" and settings["placement"] == {} and settings["tail_consumers"] == []
+    assert settings["usage_model"] == "bundled" and "placement" not in settings and settings["tail_consumers"] == []
 
 
 def test_patch_settings_merges(api, account_id, kv_id):
@@ -192,7 +193,9 @@ def test_binding_to_an_unknown_kv_namespace_is_rejected(api, account_id):
     metadata = {"main_module": "index.js", "bindings": [{"type": "kv_namespace", "name": "CACHE", "namespace_id": "0123456789abcdef0123456789abcdef"}]}
     response = upload_script(api, account_id, "my-worker", metadata)
     assert response.status_code == 400
-    assert response.json()["errors"] == [{"code": 10041, "message": "KV namespace '0123456789abcdef0123456789abcdef' is not valid."}]
+    # The live answer quoted in workers-sdk#14249.
+    message = "KV namespace '0123456789abcdef0123456789abcdef' is not valid. Please verify the namespace_id in your configuration."
+    assert response.json()["errors"] == [{"code": 10042, "message": message}]
 
 
 def test_upload_needs_multipart_with_a_metadata_part(unchecked, account_id):
@@ -219,6 +222,43 @@ def test_every_call_on_a_missing_script_is_404_code_10007(api, account_id, metho
     assert response.json()["errors"] == [{"code": 10007, "message": "This Worker does not exist on your account."}]
 
 
+# The Worker as a "service": what wrangler deploy and wrangler versions upload read first ------------------------
+
+@pytest.fixture
+def plain(fresh):
+    """A client without schema validation, for the route the 2024 OpenAPI subset lacks."""
+    with httpx.Client(base_url=fresh.base_url, headers={"Authorization": "Bearer " + fresh.token}, timeout=10,
+                      trust_env=False) as client:
+        yield client
+
+
+def service_path(account_id, name):
+    return "/accounts/%s/workers/services/%s" % (account_id, name)
+
+
+def test_the_service_view_names_the_script_tag_and_last_deploy_source(api, plain, account_id):
+    uploaded = upload_script(api, account_id, "my-worker").json()["result"]
+    service = plain.get(service_path(account_id, "my-worker")).json()["result"]
+    script = service["default_environment"]["script"]
+    # wrangler deploy.ts reads default_environment.script.{tag, tags, last_deployed_from}.
+    assert service["id"] == "my-worker" and service["default_environment"]["environment"] == "production"
+    assert script["tag"] == uploaded["tag"] and len(script["tag"]) == 32
+    assert script["tags"] == [] and script["last_deployed_from"] == "api"
+    # The tag is the script's immutable id: kept by uploads, new for a script deleted and made again.
+    upload_script(api, account_id, "my-worker")
+    assert plain.get(service_path(account_id, "my-worker")).json()["result"]["default_environment"]["script"]["tag"] == script["tag"]
+    api.delete(script_path(account_id))
+    upload_script(api, account_id, "my-worker")
+    assert plain.get(service_path(account_id, "my-worker")).json()["result"]["default_environment"]["script"]["tag"] != script["tag"]
+
+
+def test_a_missing_service_is_10007_which_wrangler_takes_as_not_deployed_yet(plain, account_id):
+    # wrangler's isWorkerNotFoundError: code 10007 (or 10090 for a legacy environment).
+    response = plain.get(service_path(account_id, "no-such-worker"))
+    assert response.status_code == 404
+    assert response.json()["errors"] == [{"code": 10007, "message": "This Worker does not exist on your account."}]
+
+
 # Secrets ---------------------------------------------------------------------------------------------------
 
 def test_secret_put_list_get_delete(api, account_id):
@@ -233,7 +273,7 @@ def test_secret_put_list_get_delete(api, account_id):
     assert api.delete(script_path(account_id, "my-worker", "secrets", "API_KEY")).status_code == 200
     missing = api.get(script_path(account_id, "my-worker", "secrets", "API_KEY"))
     assert missing.status_code == 404
-    assert missing.json()["errors"] == [{"code": 10056, "message": "Secret 'API_KEY' not found"}]
+    assert missing.json()["errors"] == [{"code": 10056, "message": "Binding 'API_KEY' not found."}]   # workers-sdk#12812
     assert api.delete(script_path(account_id, "my-worker", "secrets", "API_KEY")).status_code == 404
 
 

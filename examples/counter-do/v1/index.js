@@ -15,7 +15,10 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/health") {
-      return Response.json({ ok: true, worker: "counter-do", release: "v1" });
+      // The version marker, from the version_metadata binding CF_VERSION_METADATA when there is one.
+      const metadata = env.CF_VERSION_METADATA || {};
+      return Response.json({ ok: true, worker: "counter-do", release: "v1", version: metadata.id || "unknown",
+                             version_tag: metadata.tag || "" });
     }
     if (url.pathname === "/count") {
       return env.COUNTER.get(env.COUNTER.idFromName("global")).fetch(request);

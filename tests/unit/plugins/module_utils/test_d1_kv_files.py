@@ -5,7 +5,6 @@ import json
 import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._d1 import (
-    batches,
     iter_statements,
     split_statements,
     statement_is_read,
@@ -46,13 +45,11 @@ def test_statement_is_read(statement, read):
     assert statement_is_read(statement) is read
 
 
-def test_iter_statements_streams_lines_and_batches_by_size():
+def test_iter_statements_streams_lines():
     lines = ["CREATE TABLE a (x);\n", "INSERT INTO a VALUES ('multi\n", "line; value');\n", "INSERT INTO a VALUES (2);\n"]
     statements = list(iter_statements(lines))
     assert statements == ["CREATE TABLE a (x);\n", "INSERT INTO a VALUES ('multi\nline; value');\n",
                           "INSERT INTO a VALUES (2);\n"]
-    assert list(batches(statements, max_bytes=45)) == [statements[0], statements[1], statements[2]]
-    assert list(batches(statements)) == ["".join(statements)]
 
 
 def test_export_line_is_canonical_and_round_trips_text_and_binary():

@@ -3,17 +3,20 @@ import hashlib
 
 import pytest
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError, CloudflareClient
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._r2 import (
     canonical_cors,
     canonical_lifecycle,
     cors_rules_to_api,
+    key_pair_for_token,
     key_pair_from_token,
     lifecycle_rules_to_api,
     s3_endpoint,
     validate_bucket_name,
 )
 from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import same_content
+from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope, failure
 
 
 @pytest.mark.parametrize("name", ["abc", "books-cache-prod", "a" * 63, "0-9"])
@@ -90,3 +93,60 @@ def test_same_content_uses_sha256_metadata_else_the_md5_etag():
     assert same_content({"size": 3, "sha256": None, "etag": md5}, md5, sha, 3)
     assert not same_content({"size": 3, "sha256": None, "etag": "d" * 32 + "-2"}, md5, sha, 3)
     assert not same_content({"size": 4, "sha256": sha, "etag": md5}, md5, sha, 3)
+
+
+# The R2 key pair from either kind of API token ------------------------------------------------------------
+
+ACCOUNT = "a" * 32
+TOKEN_ID = "e" * 32
+
+
+@pytest.fixture
+def client(server):
+    api = CloudflareClient("the-token", base_url=server.base_url, max_retries=0)
+    yield api
+    api.close()
+
+
+def verify_paths(server):
+    return [request.path.replace("/client/v4", "") for request in server.requests]
+
+
+def test_an_account_token_is_verified_at_the_account_path_in_one_call(server, client):
+    server.script(Reply(200, envelope({"id": TOKEN_ID, "status": "active"})))
+    assert key_pair_for_token(client, "the-token", ACCOUNT) == (TOKEN_ID, hashlib.sha256(b"the-token").hexdigest())
+    assert verify_paths(server) == ["/accounts/%s/tokens/verify" % ACCOUNT]
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_user_token_refused_at_the_account_path_falls_back_to_the_user_path(server, client, status):
+    server.script(failure(status, (1000, "Invalid API Token")), Reply(200, envelope({"id": TOKEN_ID, "status": "active"})))
+    assert key_pair_for_token(client, "the-token", ACCOUNT)[0] == TOKEN_ID
+    assert verify_paths(server) == ["/accounts/%s/tokens/verify" % ACCOUNT, "/user/tokens/verify"]
+
+
+def test_a_user_token_that_the_account_path_accepts_needs_one_call(server, client):
+    # The alternative the docs leave open: the account path also accepts a user token.
+    server.script(Reply(200, envelope({"id": TOKEN_ID, "status": "active"})))
+    assert key_pair_for_token(client, "the-token", ACCOUNT)[0] == TOKEN_ID
+    assert len(server.requests) == 1
+
+
+def test_without_an_account_only_the_user_path_is_asked(server, client):
+    server.script(Reply(200, envelope({"id": TOKEN_ID, "status": "active"})))
+    assert key_pair_for_token(client, "the-token")[0] == TOKEN_ID
+    assert verify_paths(server) == ["/user/tokens/verify"]
+
+
+def test_a_token_refused_at_both_paths_says_so(server, client):
+    server.script(failure(401, (1000, "Invalid API Token")), failure(401, (1000, "Invalid API Token")))
+    with pytest.raises(CloudflareAPIError, match="refused as an account token and as a user token") as caught:
+        key_pair_for_token(client, "the-token", ACCOUNT)
+    assert "the-token" not in str(caught.value)
+
+
+def test_a_server_error_at_the_account_path_is_not_taken_for_a_wrong_token_kind(server, client):
+    server.script(failure(500, (10013, "An unknown error has occurred")))
+    with pytest.raises(CloudflareAPIError, match="HTTP 500"):
+        key_pair_for_token(client, "the-token", ACCOUNT)
+    assert len(server.requests) == 1

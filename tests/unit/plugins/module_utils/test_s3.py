@@ -2,14 +2,19 @@
 import datetime
 import hashlib
 
+import pytest
+
 from ansible_collections.cfops.cloudflare.plugins.module_utils._s3 import (
     EMPTY_SHA256,
+    S3Client,
+    S3Error,
     canonical_query,
     file_chunks,
     file_digests,
     multipart_etag,
     sign,
 )
+from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply
 
 
 def test_signature_matches_aws_get_object_example():
@@ -45,3 +50,17 @@ def test_file_chunks_slices_and_digests(tmp_path):
     assert digest.hexdigest() == hashlib.sha256(path.read_bytes()[100:1100]).hexdigest()
     assert file_digests(str(path)) == (2560, hashlib.md5(path.read_bytes()).hexdigest(),
                                        hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+@pytest.mark.parametrize("status, code", [(403, "InvalidAccessKeyId"), (403, "SignatureDoesNotMatch"),
+                                          (403, "AccessDenied"), (401, "Unauthorized")])
+def test_a_refused_key_pair_says_how_r2_derives_it(server, status, code):
+    body = ("<Error><Code>%s</Code><Message>refused</Message></Error>" % code).encode()
+    server.script(Reply(status, raw=body, headers={"Content-Type": "application/xml"}))
+    client = S3Client(server.base_url.replace("/client/v4", ""), "key-id", "secret", max_retries=0)
+    try:
+        with pytest.raises(S3Error, match="check access_key_id and secret_access_key") as caught:
+            client.request("GET", "books", "a.txt")
+    finally:
+        client.close()
+    assert caught.value.code == code and caught.value.status == status

@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import (
+    FINGERPRINT_BINDING,
     check_bindings,
     current_modules,
     desired_bindings,
@@ -208,13 +209,83 @@ def test_the_summaries_never_hold_secret_values_or_code():
 
 def test_upload_metadata_and_parts():
     want = desired()
-    metadata = upload_metadata(want, [KV], keep_secrets=True)
+    metadata = upload_metadata(want, [KV], keep_bindings=["secret_text", "secret_key", "version_metadata"],
+                               message="release 1", tag="1")
     assert metadata == {"main_module": "index.js", "compatibility_date": "2024-09-23", "compatibility_flags": [],
-                        "bindings": [KV], "keep_bindings": ["secret_text", "secret_key"]}
-    assert "keep_bindings" not in upload_metadata(want, [KV], keep_secrets=False)
+                        "bindings": [KV], "keep_bindings": ["secret_text", "secret_key", "version_metadata"],
+                        "annotations": {"workers/message": "release 1", "workers/tag": "1"}}
+    assert "keep_bindings" not in upload_metadata(want, [KV]) and "annotations" not in upload_metadata(want, [KV])
     files = upload_files(metadata, want["modules"])
     assert files[0][0] == "metadata" and json.loads(files[0][1][1]) == metadata
     assert files[1] == ("index.js", ("index.js", INDEX, "application/javascript+module"))
+
+
+# --- bindings compare field by field: what the API adds is not a change ---
+
+D1_SENT = {"type": "d1", "name": "DB", "id": "db-uuid"}
+DO_SENT = {"type": "durable_object_namespace", "name": "ROOMS", "class_name": "Room"}
+
+
+@pytest.mark.parametrize("shown", [
+    dict(D1_SENT, database_id="db-uuid"),                               # the emulator: both fields
+    {"type": "d1", "name": "DB", "database_id": "db-uuid"},             # the SDK's settings type: only database_id
+    dict(DO_SENT, namespace_id="0f2ac74b498b48028cb68387c421e279"),     # Terraform: namespace_id is computed
+    dict(DO_SENT, namespace_id="0f2a", script_name="chat", environment="production"),
+])
+def test_server_filled_fields_are_not_a_difference(shown):
+    sent = D1_SENT if shown["type"] == "d1" else DO_SENT
+    plan = plan_script(current(bindings=[KV, shown]), desired(bindings=[KV, sent]))
+    assert not plan["changed"], plan["differences"]
+    assert plan["before"] == plan["after"]          # the diff shows no change either
+
+
+@pytest.mark.parametrize("shown", [
+    {"type": "d1", "name": "DB", "database_id": "other-uuid"},
+    {"type": "d1", "name": "DB", "id": "other-uuid", "database_id": "other-uuid"},
+    dict(DO_SENT, class_name="Other", namespace_id="x"),
+    {"type": "r2_bucket", "name": "DB", "bucket_name": "db-uuid"},
+])
+def test_a_sent_field_that_differs_is_a_difference(shown):
+    sent = D1_SENT if shown.get("class_name") is None else DO_SENT
+    assert plan_script(current(bindings=[KV, shown]), desired(bindings=[KV, sent]))["differences"] == ["bindings"]
+
+
+def test_a_binding_only_the_server_has_is_a_difference():
+    assert plan_script(current(bindings=[KV, dict(D1_SENT, database_id="db-uuid")]), desired())["differences"] == ["bindings"]
+
+
+def test_a_version_metadata_binding_is_kept_unless_the_module_sets_one():
+    shown = {"type": "version_metadata", "name": "CF_VERSION_METADATA"}
+    kept = plan_script(current(bindings=[KV, shown]), desired())
+    assert not kept["changed"] and "version_metadata" in kept["keep_bindings"]
+    assert shown in kept["after"]["bindings"]
+    own = plan_script(current(bindings=[KV, shown]), desired(bindings=[KV, shown]))
+    assert not own["changed"] and "version_metadata" not in own["keep_bindings"]
+    renamed = plan_script(current(bindings=[KV, shown]), desired(bindings=[KV, dict(shown, name="VERSION")]))
+    assert renamed["differences"] == ["bindings"]
+
+
+# --- the release fingerprint marker ---
+
+def marker(text):
+    return {"type": "plain_text", "name": FINGERPRINT_BINDING, "text": text}
+
+
+def test_the_fingerprint_marker_is_compared_and_uploaded():
+    same = plan_script(current(bindings=[KV, marker("f1")]), desired(), fingerprint="f1")
+    assert not same["changed"]
+    missing = plan_script(current(), desired(), fingerprint="f1")       # a Worker uploaded by 1.1
+    assert missing["differences"] == ["fingerprint"]
+    assert marker("f1") in missing["upload_bindings"]
+
+
+def test_a_rotated_secret_changes_the_fingerprint_and_the_upload_carries_every_secret():
+    state = current(bindings=[KV, marker("before"), {"type": "secret_text", "name": "A"}, {"type": "secret_text", "name": "B"}])
+    plan = plan_script(state, desired(secrets={"A": "rotated", "B": "same"}), "on_create", fingerprint="after")
+    assert plan["differences"] == ["fingerprint"]
+    assert [b for b in plan["upload_bindings"] if b["type"] == "secret_text"] == [
+        {"type": "secret_text", "name": "A", "text": "rotated"}, {"type": "secret_text", "name": "B", "text": "same"}]
+    assert "rotated" not in json.dumps([plan["before"], plan["after"]])
 
 
 def test_current_modules_from_multipart_parts():

@@ -188,3 +188,22 @@ def test_bad_binding_shapes_name_the_entry(tmp_path):
     (tmp_path / "wrangler.toml").write_text('name = "w"\n[[kv_namespaces]]\nbinding = "A"\n')
     with pytest.raises(InvalidInputError, match=r"kv_namespaces\[0\] needs a string 'id'"):
         read_wrangler_config(str(tmp_path))
+
+
+def test_version_metadata_maps_to_its_binding_name_and_is_not_inherited(tmp_path):
+    # wrangler's config: version_metadata = { binding = "NAME" } (environment.ts, @nonInheritable).
+    (tmp_path / "wrangler.toml").write_text(
+        'name = "w"\nversion_metadata = { binding = "CF_VERSION_METADATA" }\n'
+        '[env.staging]\nname = "w-staging"\n[env.prod]\nversion_metadata = { binding = "VERSION" }\n')
+    top, _warnings = read_wrangler_config(str(tmp_path))
+    assert top["worker"]["version_metadata"] == "CF_VERSION_METADATA" and top["unsupported"] == []
+    staging, warnings = read_wrangler_config(str(tmp_path), "staging")
+    assert staging["worker"]["version_metadata"] is None
+    assert any("'version_metadata' exists at the top level but not in env.staging" in w for w in warnings)
+    assert read_wrangler_config(str(tmp_path), "prod")[0]["worker"]["version_metadata"] == "VERSION"
+
+
+def test_a_version_metadata_without_binding_is_refused(tmp_path):
+    (tmp_path / "wrangler.json").write_text('{"name": "w", "version_metadata": {}}')
+    with pytest.raises(InvalidInputError, match="version_metadata must be a table with a string 'binding'"):
+        read_wrangler_config(str(tmp_path))
