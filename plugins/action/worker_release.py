@@ -12,6 +12,7 @@ printed while it runs (Ansible's Display) and the no-op costs one task and a few
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import time
 
 from ansible.errors import AnsibleActionFail
@@ -51,9 +52,11 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._worker_triggers 
 display = Display()
 
 PROGRESS_EVERY = 5.0
-SETTLE_POLL = 0.5
+SETTLE_POLL = 0.25
 SETTLE_PROBES = 2
 QUIET_POLL = 2.0
+STRAY_BUDGET = 3
+NO_SAMPLE = {"requests": 0, "errors": 0, "latency_ms": None, "quantile": "p99"}
 
 
 class ReleaseFailed(Exception):
@@ -62,6 +65,18 @@ class ReleaseFailed(Exception):
     def __init__(self, message, result):
         super().__init__(message)
         self.result = result
+
+
+class StepFailed(Exception):
+    """A gate failed; the message has the measured numbers."""
+
+
+class Overtaken(Exception):
+    """Another job's deployment came before, after or between ours: wait for that release, then start again."""
+
+
+def label(share):
+    return "smoke 0%" if share == 0 else "%s%%" % rel.pct(share)
 
 
 class Release:
@@ -74,30 +89,32 @@ class Release:
         self.sleep, self.now = sleep, now
         self.started = now()
         self.steps_done = []
+        self.kv_to_create = []
         self.result = {"changed": False, "outcome": "unchanged", "steps": [], "plan": []}
 
-    # --- input ---------------------------------------------------------------------------------------------
+    # --- input (no API call) -----------------------------------------------------------------------------------
 
     def check_input(self):
         p = self.p
         workers.validate_script_name(self.name, "script_name")
         self.modules = workers.check_code_input(p)
-        steps = p["steps"]
-        if not steps or steps != sorted(set(steps)) or steps[-1] != 100 or steps[0] <= 0:
-            raise InvalidInputError("steps must be ascending shares of the new version above 0, ending at 100, like "
-                                    "[10, 25, 50, 100]; got %s" % ", ".join(rel.pct(s) for s in steps))
+        self.steps = rel.steps_of(p["steps"])
         self.probing = p["gate"] in ("probes", "both")
         self.analysing = p["gate"] in ("analysis", "both")
-        if self.probing:
-            if not p["url"] or not p["url"].startswith(("http://", "https://")):
-                raise InvalidInputError("gate %s probes the Worker: url must be an http(s) URL, got %r" % (p["gate"], p["url"]))
+        if p["url"] and not p["url"].startswith(("http://", "https://")):
+            raise InvalidInputError("url must be an http(s) URL, got %r" % p["url"])
+        if self.probing and not p["url"]:
+            raise InvalidInputError("gate %s probes the Worker: url is required" % p["gate"])
+        # The smoke test at 0% is a probe of the new version: it needs the URL, whatever judges the steps.
+        self.smoke = bool(p["smoke_test"] and p["url"] and p["gate"] != "none")
+        if self.probing or self.smoke:
             if p["requests"] < p["min_requests"]:
                 raise InvalidInputError("requests (%d) must be at least min_requests (%d): a gate never passes on fewer "
                                         "responses" % (p["requests"], p["min_requests"]))
             try:
                 override_header(self.name, "0")
             except ProbeInputError as exc:
-                raise InvalidInputError(str(exc) + "; use gate: analysis") from None
+                raise InvalidInputError(str(exc) + "; use gate: analysis and smoke_test: false") from None
         try:
             common = dict(alpha=p["alpha"], max_error_rate=p["max_error_rate"], max_error_rate_increase=p["max_error_rate_increase"],
                           latency_margin=p["latency_margin"], latency_slack_ms=p["latency_slack_ms"],
@@ -112,92 +129,117 @@ class Release:
             raise InvalidInputError("analysis_max_window (%g s) must be at least analysis_window (%g s)"
                                     % (p["analysis_max_window"], p["analysis_window"]))
 
-    # --- pre-flight ------------------------------------------------------------------------------------------
+    # --- pre-flight: one pass of reads -------------------------------------------------------------------------
 
     def preflight(self):
-        """One pass of reads: deployments, the serving versions, KV namespaces (if bound by title), workers.dev."""
+        """The deployments, the serving versions, the KV namespaces (only if one is bound by title)."""
         self.exists, deployments = rel.read_deployments(self.client, self.account, self.name)
         self.current = deployments[0] if deployments else None
         self.serving = rel.split(self.current)
         self.versions = {vid: rel.read_version(self.client, self.account, self.name, vid) for vid, _share in self.serving}
         self.desired = self.build_desired()
-        self.fingerprint = self.compute_fingerprint()
+        self.fingerprint = workers.release_fingerprint(self.desired, self.p["version_message"], self.p["tag"],
+                                                       self.p["secret_digest_key"] or self.p["api_token"])
         main = self.versions.get(self.serving[0][0]) if self.serving else None
-        current_tag = rel.migration_tag_of(main) if main else None
-        self.migrations = workers.pending_migrations(self.p["migrations"], current_tag) if self.exists else \
-            workers.pending_migrations(self.p["migrations"], None)
+        self.migrations = workers.pending_migrations(self.p["migrations"], rel.migration_tag_of(main) if main else None)
         if self.migrations:
             workers.check_deleted_classes_unbound(self.migrations, self.desired["bindings"], self.name)
 
     def build_desired(self):
-        """What the release uploads (integration point of Contract 2's builders in _workers)."""
-        p = self.p
-        kv_bindings = self.resolve_kv()
-        bindings, secrets = workers.desired_bindings(kv_bindings, p["text_vars"], p["json_vars"], p["secrets"])
-        bindings += workers.resource_bindings(p)
-        if p.get("version_metadata") and not any(b.get("type") == "version_metadata" for b in bindings):
-            bindings.append({"type": "version_metadata", "name": p["version_metadata"]})
-        return {"main_module": self.modules[0]["name"], "modules": self.modules,
-                "compatibility_date": p["compatibility_date"], "compatibility_flags": p["compatibility_flags"],
-                "bindings": bindings, "secrets": secrets}
+        """What the release uploads (``_workers.desired_code``), KV namespaces bound by title resolved here:
+        the release creates a missing one (planned with a placeholder id until then)."""
+        desired = workers.desired_code(self.client, self.account, dict(self.p, kv_namespaces=[]), self.modules)
+        desired["bindings"] = self.resolve_kv() + desired["bindings"]
+        return desired
 
     def resolve_kv(self):
         specs = self.p["kv_namespaces"]
         if not specs:
             return []
         namespaces = self.client.list_pages(namespaces_path(self.account), per_page=NAMESPACES_PER_PAGE)
+        known = {ns["id"] for ns in namespaces}
+        missing = sorted(s["namespace_id"] for s in specs if s.get("namespace_id") and s["namespace_id"] not in known)
+        if missing:
+            raise InvalidInputError("Worker %s binds KV namespace id(s) that do not exist in the account: %s"
+                                    % (self.name, ", ".join(missing)))
         titles = {ns["title"] for ns in namespaces}
         self.kv_to_create = sorted({s["title"] for s in specs if s.get("title") and s["title"] not in titles})
-        # Until created (and in check mode) a new namespace is planned with a placeholder id.
         namespaces = namespaces + [{"id": "(new: %s)" % title, "title": title} for title in self.kv_to_create]
         return workers.resolve_kv_bindings(specs, namespaces, self.account)
 
     def create_kv(self):
         created = {}
-        for title in getattr(self, "kv_to_create", []):
+        for title in self.kv_to_create:
             path = namespaces_path(self.account)
 
             def find(title=title):
-                for ns in self.client.list_pages(path, per_page=NAMESPACES_PER_PAGE):
-                    if ns["title"] == title:
-                        return ns
-                return None
+                return next((ns for ns in self.client.list_pages(path, per_page=NAMESPACES_PER_PAGE) if ns["title"] == title), None)
             created[title] = self.client.create(path, json={"title": title}, find_existing=find)["id"]
             self.out("%s: created KV namespace %s (%s)" % (self.name, title, created[title]))
         for binding in self.desired["bindings"]:
             if binding.get("type") == "kv_namespace" and str(binding.get("namespace_id")).startswith("(new: "):
                 binding["namespace_id"] = created[binding["namespace_id"][6:-1]]
         self.kv_to_create = []
-        self.fingerprint = self.compute_fingerprint()
+        self.fingerprint = workers.release_fingerprint(self.desired, self.p["version_message"], self.p["tag"],
+                                                       self.p["secret_digest_key"] or self.p["api_token"])
 
-    def metadata(self, with_secret_values):
-        d = self.desired
-        secrets = sorted(d["secrets"].items())
-        bindings = list(d["bindings"]) + [
-            {"type": "secret_text", "name": name, "text": value} if with_secret_values else {"type": "secret_text", "name": name}
-            for name, value in secrets]
-        annotations = {key: value for key, value in ((rel.MESSAGE_ANNOTATION, self.p["version_message"]),
-                                                     (workers.TAG_ANNOTATION, self.p["tag"])) if value}
-        return {"main_module": d["main_module"], "compatibility_date": d["compatibility_date"],
-                "compatibility_flags": list(d["compatibility_flags"] or []), "bindings": bindings,
-                "annotations": annotations}
+    def marker(self, version_id):
+        return workers.version_fingerprint_of(self.versions.get(version_id) or {})
 
-    def compute_fingerprint(self):
-        """Integration point (Contract 2): ``_workers.release_fingerprint`` covers the keyed digest of the
-        secret values; until it exists the 1.1 fingerprint (secrets by name) stands in."""
-        metadata = self.metadata(with_secret_values=False)
-        release_fingerprint = getattr(workers, "release_fingerprint", None)
-        if release_fingerprint is not None:
-            return release_fingerprint(metadata, self.modules, self.desired["secrets"],
-                                       self.p["secret_digest_key"] or self.p["api_token"])
-        return workers.version_fingerprint(metadata, self.modules)
+    # --- what kind of release ----------------------------------------------------------------------------------
 
-    def upload_metadata(self):
-        metadata = self.metadata(with_secret_values=True)
-        metadata["bindings"].append({"type": "plain_text", "name": rel.FINGERPRINT_BINDING, "text": self.fingerprint})
-        return metadata
+    def kind(self):
+        if not self.exists or not self.current:
+            return "first deploy"
+        if self.migrations:
+            return "migration"
+        if len(self.serving) == 1 and self.marker(self.serving[0][0]) == self.fingerprint:
+            return "unchanged"
+        if any(self.marker(v) == self.fingerprint for v, _share in self.serving):
+            return "resumed rollout"
+        return "gradual rollout"
 
-    # --- the plan --------------------------------------------------------------------------------------------
+    def resumed_version(self):
+        return next(v for v, _share in self.serving if self.marker(v) == self.fingerprint)
+
+    def old_version(self):
+        """The version serving the largest share that is not the release's."""
+        return next((v for v, _share in self.serving if self.marker(v) != self.fingerprint), None)
+
+    def planned_steps(self, kind):
+        if kind in ("first deploy", "migration"):
+            return [100.0]
+        steps = list(self.steps)
+        smoke = [0.0] if self.smoke and self.old_version() else []
+        if kind == "resumed rollout":
+            share = dict(self.serving)[self.resumed_version()]
+            return (smoke + steps) if share == 0 else rel.remaining_steps(steps, share)
+        return smoke + steps
+
+    # --- the plan (check mode) ---------------------------------------------------------------------------------
+
+    def plan(self, kind):
+        steps = " -> ".join(label(s) for s in self.planned_steps(kind))
+        if kind == "first deploy":
+            line = "would create Worker %s (%s; bindings %s; secrets %s), serving at once, then gate it at 100%%" % (
+                self.name, ", ".join(m["name"] for m in self.modules),
+                ", ".join(b["name"] for b in self.desired["bindings"]) or "none",
+                ", ".join(sorted(self.desired["secrets"])) or "none")
+        elif kind == "migration":
+            line = ("would apply Durable Object migrations up to tag %s with a full upload, which serves at once "
+                    "(Cloudflare cannot roll out migrations gradually), then gate it at 100%%" % self.migrations["new_tag"])
+        else:
+            line = "would %s version (fingerprint %s) and roll it out: %s" % (
+                "resume the rollout of the" if kind == "resumed rollout" else "upload a", self.fingerprint[:12], steps)
+        if self.kv_to_create:
+            line = "would create KV namespace(s) %s; %s" % (", ".join(self.kv_to_create), line)
+        if self.workers_dev_change():
+            line += "; would turn the workers.dev URL %s" % ("on" if self.p["workers_dev"] else "off")
+        self.result.update(outcome="planned", plan=[line])
+        if self.diff:
+            self.result["diff"] = {"prepared": self.plan_diff()}
+        self.out("%s: %s (check mode: nothing written)" % (self.name, line))
+        return self.result
 
     def plan_diff(self):
         """``--diff``: modules (unified diff up to a size limit, digests beyond), settings, bindings, secrets by name."""
@@ -209,17 +251,17 @@ class Release:
         lines += rel.settings_diff(runtime, {"compatibility_date": self.p["compatibility_date"],
                                              "compatibility_flags": self.p["compatibility_flags"],
                                              "migration_tag": (self.migrations or {}).get("new_tag") or runtime.get("migration_tag")})
-        lines += rel.bindings_diff(((main or {}).get("resources") or {}).get("bindings"), self.metadata(False)["bindings"])
+        after_bindings = self.desired["bindings"] + [{"type": "secret_text", "name": n} for n in sorted(self.desired["secrets"])]
+        lines += rel.bindings_diff(((main or {}).get("resources") or {}).get("bindings"), after_bindings)
         annotations = (main or {}).get("annotations") or {}
-        for key, value in (("workers/tag", self.p["tag"]), (rel.MESSAGE_ANNOTATION, self.p["version_message"])):
-            if key in annotations and (annotations.get(key) or None) != (value or None):
+        for key, value in ((workers.TAG_ANNOTATION, self.p["tag"]), (workers.MESSAGE_ANNOTATION, self.p["version_message"])):
+            if main and (annotations.get(key) or None) != (value or None):
                 lines.append("%s: %s -> %s" % (key, annotations.get(key) or "(none)", value or "(none)"))
-        if main and rel.marker_of(main) != self.fingerprint and not lines:
+        if main and self.marker(self.serving[0][0]) != self.fingerprint and not lines:
             lines.append("secrets: a value changed (the release fingerprint covers a keyed digest of the values, never "
-                         "the values), or the message/tag")
-        header = "--- %s (serving: %s)\n+++ %s (this release)\n" % (
-            self.name, " + ".join("%s %s%%" % (rel.short(v), rel.pct(s)) for v, s in self.serving) or "nothing", self.name)
-        return header + "\n".join(lines) + "\n"
+                         "the values)")
+        serving = " + ".join("%s %s%%" % (rel.short(v), rel.pct(s)) for v, s in self.serving) or "nothing"
+        return "--- %s (serving: %s)\n+++ %s (this release)\n%s\n" % (self.name, serving, self.name, "\n".join(lines))
 
     def read_serving_modules(self):
         """The serving code (``content/v2``: the script's content, which serves the largest share); None if unreadable."""
@@ -247,40 +289,50 @@ class Release:
         seen = {}
         for target, expected in targets:
             samples = self.probe(target, SETTLE_PROBES)
-            seen[target] = sorted({s["version"] for s in samples})
+            seen[target] = samples
             if any(s["version"] != expected for s in samples):
                 return False, seen
         return True, seen
 
     def settle(self, share, targets):
         """Wait (at most settle_timeout) until the split is observed serving; returns the seconds waited."""
-        started = self.now()
-        last_note = started
+        started = last_note = self.now()
         while True:
             ok, seen = self.observed(targets)
             waited = self.now() - started
             if ok:
                 return waited
             if waited >= self.p["settle_timeout"]:
-                raise StepFailed("the deployment was not observed serving within %g s (responses came from %s)"
-                                 % (self.p["settle_timeout"], "; ".join("%s: %s" % (rel.short(t) if t else "routing",
-                                                                                    ", ".join(map(rel.short, v)))
-                                                                        for t, v in seen.items())))
+                raise StepFailed("the deployment was not observed serving within %g s (%s)" % (
+                    self.p["settle_timeout"], "; ".join(self.describe_seen(t, samples) for t, samples in seen.items())))
             if self.now() - last_note >= PROGRESS_EVERY:
-                self.out("%s %s%%: waiting for the split to serve (%.0f s of at most %g s)"
-                         % (self.name, rel.pct(share), waited, self.p["settle_timeout"]))
+                self.out("%s %s: waiting for the split to serve (%.0f s of at most %g s)"
+                         % (self.name, label(share), waited, self.p["settle_timeout"]))
                 last_note = self.now()
             self.sleep(SETTLE_POLL)
 
+    def describe_seen(self, target, samples):
+        expected = {str(c) for c in self.p["expect_status"]}
+        failures = failure_summary(samples, expected, self.p["url"])
+        versions = ", ".join(sorted({rel.short(s["version"]) for s in samples}))
+        return "%s answered from %s%s" % ("version " + rel.short(target) if target else "plain routing", versions,
+                                          (": " + failures) if failures else "")
+
     def probe_sample(self, version, expected_marker):
+        """``requests`` responses of one version. A response from another version (a change still
+        propagating, an override not applied) is not this version's evidence: it is counted as a stray and
+        replaced by another request, up to STRAY_BUDGET times the sample."""
         samples = self.probe(version)
-        # A response from another version (override not applied) is not this version's evidence.
         own = [s for s in samples if s["version"] == expected_marker]
+        while len(own) < self.p["requests"] and len(samples) < STRAY_BUDGET * self.p["requests"]:
+            more = self.probe(version, self.p["requests"] - len(own))
+            samples += more
+            own += [s for s in more if s["version"] == expected_marker]
         numbers = measure(own, self.p["expect_status"])
         expected = {str(c) for c in self.p["expect_status"]}
         return {"requests": numbers["requests"], "errors": numbers["errors"], "latency_ms": numbers["p95_ms"],
                 "quantile": "p95", "strays": len(samples) - len(own),
-                "failures": failure_summary(own, expected, self.p["url"])}
+                "failures": failure_summary(samples if not own else own, expected, self.p["url"])}
 
     def measure_probes(self, new, old):
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -291,14 +343,16 @@ class Release:
     def analyse(self, share, new, old, since):
         """Traffic analysis of the window from ``since``: extended while too thin, then decided (verdict, samples)."""
         window, longest, delay = self.p["analysis_window"], self.p["analysis_max_window"], self.p["analysis_delay"]
+        # The query's bounds have whole seconds: start at the next one, so no invocation from before the
+        # split served (the previous step, the settle probes) is counted.
+        since = float(math.ceil(since))
         last_note = self.now()
         target = since + window + delay
         while True:
             while self.now() < target:
                 if self.now() - last_note >= PROGRESS_EVERY:
-                    elapsed = max(0, self.now() - delay - since)
-                    self.out("%s %s%%: analysis window %.0f s of %g s"
-                             % (self.name, rel.pct(share), elapsed, target - delay - since))
+                    self.out("%s %s: analysing traffic, %.0f s of %g s" % (
+                        self.name, label(share), max(0, self.now() - delay - since), target - delay - since))
                     last_note = self.now()
                 self.sleep(min(1.0, max(0.05, target - self.now())))
             until = self.now() - delay
@@ -307,8 +361,8 @@ class Release:
             except AnalyticsUnavailable as exc:
                 return {"decision": self.p["on_insufficient"], "reasons": ["traffic analysis unavailable: %s" % exc],
                         "unavailable": True}, None, None
-            canary = per_version.get(new) or {"requests": 0, "errors": 0, "latency_ms": None, "quantile": "p99"}
-            stable = (per_version.get(old) or {"requests": 0, "errors": 0, "latency_ms": None, "quantile": "p99"}) if old else None
+            canary = per_version.get(new) or dict(NO_SAMPLE)
+            stable = (per_version.get(old) or dict(NO_SAMPLE)) if old else None
             verdict = judge(canary, stable, self.traffic_policy)
             action = next_action(verdict, until - since, longest, self.traffic_policy)
             if action != WAIT:
@@ -316,8 +370,8 @@ class Release:
                     verdict = dict(verdict, decision=action, reasons=verdict["reasons"] + [
                         "window extended to %.0f s; on_insufficient: %s" % (until - since, action)])
                 return verdict, canary, stable
-            self.out("%s %s%%: %s; extending the window" % (self.name, rel.pct(share), verdict["reasons"][0]))
-            target = min(since + longest + delay, self.now() + max(5.0, window / 2.0))
+            self.out("%s %s: %s; extending the window" % (self.name, label(share), verdict["reasons"][0]))
+            target = min(since + longest + delay, self.now() + max(1.0, window / 2.0))
 
     # --- steps -------------------------------------------------------------------------------------------------
 
@@ -325,25 +379,27 @@ class Release:
         """Settle, measure, judge one step; prints its line; raises StepFailed."""
         started = self.now()
         in_split = old if share < 100 else None
-        if self.probing:
-            targets = [(new, new)] + ([(in_split, in_split)] if in_split else []) if share < 100 else [(None, new)]
+        probing = self.probing or share == 0
+        # Settle whenever the Worker can be probed (whatever judges the step): the analysis window starts
+        # when the split is observed serving.
+        if self.p["url"]:
+            targets = ([(new, new)] + ([(in_split, in_split)] if in_split else [])) if share < 100 else [(None, new)]
             self.settle(share, targets)
         since = self.now()
-        parts, failures, verdicts = [], [], []
-        if self.probing:
+        parts, failures = [], []
+        record = {"step": share}
+        if probing:
             canary, stable = self.measure_probes(new, in_split)
             verdict = judge(canary, stable, self.probe_policy)
-            verdicts.append(verdict)
-            parts.append("probes %s" % self.describe_samples(canary, stable, "smoke" if share == 0 else "canary"))
+            record["probes"] = {"canary": canary, "stable": stable, "decision": verdict["decision"]}
+            parts.append("probes %s" % self.describe_samples(canary, stable, "canary" if 0 < share < 100 else "new"))
             if verdict["decision"] != PASS:
                 failures += ["probes: " + r for r in verdict["reasons"]]
                 if canary.get("failures"):
                     failures.append("probe failures: %s" % canary["failures"])
-        traffic = None
         if self.analysing and share > 0 and not failures:
             verdict, canary_t, stable_t = self.analyse(share, new, in_split, since)
-            verdicts.append(verdict)
-            traffic = {"decision": verdict["decision"], "reasons": verdict["reasons"], "canary": canary_t, "stable": stable_t}
+            record["traffic"] = {"canary": canary_t, "stable": stable_t, "decision": verdict["decision"]}
             parts.append("traffic " + (self.describe_samples(canary_t, stable_t, "canary") if canary_t else "unavailable"))
             if verdict["decision"] != PASS:
                 failures += ["traffic: " + r for r in verdict["reasons"]]
@@ -351,139 +407,131 @@ class Release:
                 parts.append("(%s)" % verdict["reasons"][0])
         decision = FAIL if failures else PASS
         elapsed = self.now() - started
-        label = "smoke 0%" if share == 0 else "%s%%" % rel.pct(share)
-        self.out("%s %-8s | %s | %s | %.1f s" % (self.name, label, " | ".join(parts) or "no gate", decision, elapsed))
-        record = {"step": share, "decision": decision, "seconds": round(elapsed, 2), "reasons": failures}
-        if traffic:
-            record["traffic"] = traffic
+        line = "%s %-8s | %s | %s | %.1f s" % (self.name, label(share), " | ".join(parts) or "no gate", decision, elapsed)
+        self.out(line)
+        record.update(decision=decision, seconds=round(elapsed, 2), reasons=failures, line=line)
         self.result["steps"].append(record)
         if failures:
             raise StepFailed("; ".join(failures))
 
     @staticmethod
-    def describe_samples(canary, stable, label):
+    def describe_samples(canary, stable, name):
         def one(name, sample):
             latency = ""
             if sample.get("latency_ms") is not None:
                 latency = " %s %.0f ms" % (sample.get("quantile", "p95"), sample["latency_ms"])
-            rate = (100.0 * sample["errors"] / sample["requests"]) if sample["requests"] else 0.0
-            return "%s n=%d err %.1f%%%s" % (name, sample["requests"], rate, latency)
-        text = one(label, canary)
+            rate = float(sample["errors"]) / sample["requests"] if sample["requests"] else 0.0
+            return "%s n=%d err %s%s" % (name, sample["requests"], rel.rate_pct(rate), latency)
+        text = one(name, canary)
         if stable:
             text += ", " + one("stable", stable)
         return text
 
-    # --- the release ---------------------------------------------------------------------------------------------
+    # --- the release -------------------------------------------------------------------------------------------
 
     def run(self):
         self.check_input()
-        self.preflight()
-        if self.exists and self.current and rel.is_foreign_rollout(self.current, self.fingerprint):
-            self.wait_for_quiet()
+        self.deadline = self.now() + self.p["wait_timeout"]
+        while True:
             self.preflight()
-        kind = self.kind()
-        self.result.update(kind=kind, fingerprint=self.fingerprint, url=self.p["url"])
-        if kind == "unchanged":
-            version = self.serving[0][0]
-            self.result["version"] = version
-            self.apply_workers_dev()
-            self.finish("version %s already serves 100%% (fingerprint %s), nothing written"
-                        % (rel.short(version), self.fingerprint[:12]))
-            return self.result
-        self.result["changed"] = True
-        if self.check_mode:
-            return self.plan(kind)
-        if getattr(self, "kv_to_create", None):
-            self.create_kv()
-        if kind in ("first deploy", "migration"):
-            return self.full_upload(kind)
-        return self.rollout(kind)
+            if self.current and rel.is_foreign_rollout(self.current, self.fingerprint):
+                self.wait_for_quiet()
+                continue
+            kind = self.kind()
+            self.result.update(kind=kind, fingerprint=self.fingerprint, url=self.p["url"])
+            if kind == "unchanged":
+                return self.unchanged()
+            self.result["changed"] = True
+            if self.check_mode:
+                return self.plan(kind)
+            if self.kv_to_create:
+                self.create_kv()
+            try:
+                if kind in ("first deploy", "migration"):
+                    return self.full_upload(kind)
+                return self.rollout(kind)
+            except Overtaken as exc:
+                if self.now() >= self.deadline:
+                    raise ReleaseFailed("%s. Waited %.0f s (wait_timeout); run again when that release has finished."
+                                        % (exc, self.now() - self.started), dict(self.result, outcome="conflict"))
+                self.out("%s: %s; waiting for that release, then starting again" % (self.name, exc))
+                self.sleep(QUIET_POLL)
 
-    def kind(self):
-        if not self.exists:
-            return "first deploy"
-        if self.migrations:
-            return "migration"
-        if len(self.serving) == 1 and rel.marker_of(self.versions[self.serving[0][0]]) == self.fingerprint:
-            return "unchanged"
-        if any(rel.marker_of(self.versions[v]) == self.fingerprint for v, _share in self.serving):
-            return "resumed rollout"
-        return "gradual rollout"
+    def unchanged(self):
+        version = self.serving[0][0]
+        self.result["version"] = version
+        if self.workers_dev_change():
+            self.result["changed"] = True
+            if self.check_mode:
+                self.result["plan"] = ["would turn the workers.dev URL %s" % ("on" if self.p["workers_dev"] else "off")]
+            else:
+                self.apply_workers_dev()
+        self.finish("version %s already serves 100%% (fingerprint %s), nothing written"
+                    % (rel.short(version), self.fingerprint[:12]) if not self.result["changed"] else
+                    "version %s already serves 100%%" % rel.short(version))
+        return self.result
 
     def wait_for_quiet(self):
-        started, last_note = self.now(), self.now()
+        started = last_note = self.now()
         while self.current and rel.is_foreign_rollout(self.current, self.fingerprint):
-            waited = self.now() - started
-            if waited >= self.p["wait_timeout"]:
+            if self.now() >= self.deadline:
                 raise rel.ConflictError("Worker %s: another release is rolling out (%s); waited %.0f s (wait_timeout). Run "
                                         "again when it has finished, or raise wait_timeout."
-                                        % (self.name, rel.describe_deployment(self.current), waited))
-            if self.now() - last_note >= PROGRESS_EVERY or waited == 0:
+                                        % (self.name, rel.describe_deployment(self.current), self.now() - started))
+            if self.now() - last_note >= PROGRESS_EVERY or self.now() == started:
                 self.out("%s: waiting for another release to finish (%s), %.0f s of at most %g s"
-                         % (self.name, rel.describe_deployment(self.current), waited, self.p["wait_timeout"]))
+                         % (self.name, rel.describe_deployment(self.current), self.now() - started,
+                            max(0.0, self.deadline - started)))
                 last_note = self.now()
             self.sleep(QUIET_POLL)
             _found, deployments = rel.read_deployments(self.client, self.account, self.name)
             self.current = deployments[0] if deployments else None
 
-    def plan(self, kind):
-        steps = self.planned_steps(kind)
-        lines = {"first deploy": "would create Worker %s (%d module(s), %d binding(s), secrets %s), serving at once, then "
-                                 "gate it at 100%%" % (self.name, len(self.modules), len(self.desired["bindings"]),
-                                                       ", ".join(sorted(self.desired["secrets"])) or "none"),
-                 "migration": "would apply Durable Object migrations to %s with a full upload, which serves at once "
-                              "(Cloudflare cannot roll out migrations gradually), then gate it at 100%%"
-                              % (self.migrations or {}).get("new_tag"),
-                 }.get(kind, "would upload a version (fingerprint %s) and roll it out: %s"
-                       % (self.fingerprint[:12], " -> ".join(("smoke 0%" if s == 0 else rel.pct(s) + "%") for s in steps)))
-        if getattr(self, "kv_to_create", None):
-            lines = "would create KV namespace(s) %s; %s" % (", ".join(self.kv_to_create), lines)
-        self.result.update(outcome="planned", plan=[lines])
-        if self.diff:
-            self.result["diff"] = {"prepared": self.plan_diff()}
-        self.out("%s: %s (check mode: nothing written)" % (self.name, lines))
-        return self.result
-
-    def planned_steps(self, kind):
-        if kind in ("first deploy", "migration"):
-            return [100.0]
-        old = self.old_version()
-        steps = list(self.p["steps"])
-        if kind == "resumed rollout":
-            steps = rel.remaining_steps(steps, dict(self.serving)[self.resumed_version()])
-        if old and self.probing and self.p["smoke_test"] and kind != "resumed rollout":
-            steps = [0.0] + steps
-        return steps
-
-    def resumed_version(self):
-        return next(v for v, _share in self.serving if rel.marker_of(self.versions[v]) == self.fingerprint)
-
-    def old_version(self):
-        """The version serving the largest share that is not the release's."""
-        return next((v for v, _share in self.serving if rel.marker_of(self.versions[v]) != self.fingerprint), None)
+    def conflict(self, exc):
+        """A step's write met another job's deployment: put back one we replaced, then wait (Overtaken)."""
+        if exc.kind == "replaced":
+            try:
+                rel.restore(self.client, self.account, self.name, exc.other, exc.ours)
+            except rel.ConflictError as again:
+                raise ReleaseFailed("%s; putting it back failed: %s. Check what serves (playbooks/releases.yml)."
+                                    % (exc, again), dict(self.result, outcome="conflict")) from None
+            return Overtaken("%s; put it back" % exc)
+        return Overtaken(str(exc))
 
     def full_upload(self, kind):
-        metadata = workers.upload_metadata(self.desired, self.upload_metadata()["bindings"], keep_secrets=True)
-        metadata["annotations"] = self.metadata(False)["annotations"]
-        if self.migrations:
-            metadata["migrations"] = self.migrations
-        previous_id = (self.current or {}).get("id")
+        """A first deploy or a migration: one script upload, which serves at once, then a gate at 100%."""
         if self.exists:
-            rel.expect_current(self.client, self.account, self.name, previous_id, "the migration upload")
+            rel.expect_current(self.client, self.account, self.name, self.current, "the %s upload" % kind)
+        elif rel.read_deployments(self.client, self.account, self.name)[0]:
+            raise Overtaken("Worker %s: another job created it since this release looked" % self.name)
+        plan = workers.plan_script(None, self.desired, fingerprint=self.fingerprint)
+        metadata = workers.upload_metadata(self.desired, plan["upload_bindings"], plan["keep_bindings"],
+                                           self.p["version_message"], self.p["tag"], self.migrations)
         self.client.put(workers.scripts_path(self.account, self.name), files=workers.upload_files(metadata, self.modules))
         _found, deployments = rel.read_deployments(self.client, self.account, self.name)
-        current = deployments[0]
-        new = rel.split(current)[0][0]
-        self.result.update(version=new, previous=(rel.split(self.current)[0][0] if self.current else None))
+        newest = deployments[0] if deployments else {}
+        new = rel.split(newest)[0][0] if newest else None
+        uploaded = rel.read_version(self.client, self.account, self.name, new) if new else {}
+        if workers.version_fingerprint_of(uploaded) != self.fingerprint:
+            raise Overtaken("Worker %s: another job uploaded right after this release (%s)"
+                            % (self.name, rel.describe_deployment(newest)))
+        previous = deployments[1] if len(deployments) > 1 else None
+        if not rel.same_deployment(previous, self.current):
+            raise ReleaseFailed("Worker %s: another job deployed between this release's check and its %s upload (%s), "
+                                "which our upload replaced; a full upload cannot be undone safely. Check what serves "
+                                "(playbooks/releases.yml) and run again." % (self.name, kind, rel.describe_deployment(previous)),
+                                dict(self.result, outcome="conflict"))
+        self.result.update(version=new, previous=(self.serving[0][0] if self.serving else None))
         self.apply_workers_dev()
         self.out("%s: %s uploaded version %s, serving 100%% at once" % (self.name, kind, rel.short(new)))
         try:
             if self.probing or self.analysing:
                 self.gate(100.0, new, None)
+            self.steps_done.append(100.0)
         except StepFailed as exc:
             raise self.failure(kind, new, 100.0, str(exc),
-                               "no automatic rollback (%s); version %s serves 100%%: fix the release and deploy again, or roll back "
-                               "by hand with playbooks/rollback.yml -e version_id=<id>" % (
+                               "No automatic rollback (%s); version %s serves 100%%: fix the release and deploy again, or "
+                               "roll back by hand with playbooks/rollback.yml -e version_id=<id>" % (
                                    "first deploy: no earlier version" if kind == "first deploy"
                                    else "Cloudflare cannot roll back across a Durable Object migration", rel.short(new)))
         self.result["outcome"] = "released"
@@ -492,13 +540,13 @@ class Release:
 
     def find_or_upload_version(self):
         path = workers.scripts_path(self.account, self.name, "versions")
-        listed = (self.client.get(path, params={"per_page": workers.VERSIONS_COMPARED}) or {}).get("items") or []
-        for item in listed[:workers.VERSIONS_COMPARED]:
-            version = rel.read_version(self.client, self.account, self.name, item["id"])
-            if rel.marker_of(version) == self.fingerprint:
+        listed = (self.client.get(path, params={"deployable": "true"}) or {}).get("items") or []
+        for item in workers.newest_first(listed)[:workers.VERSIONS_COMPARED]:
+            version = self.versions.get(item["id"]) or rel.read_version(self.client, self.account, self.name, item["id"])
+            if workers.version_fingerprint_of(version) == self.fingerprint:
                 return version["id"], False
-        metadata = self.upload_metadata()
-        metadata["keep_bindings"] = list(workers.VERSION_KEEP_BINDINGS)
+        metadata = workers.version_upload_metadata(self.desired, self.fingerprint, self.p["version_message"],
+                                                   self.p["tag"], self.p["commit_sha"])
         uploaded = self.client.post(path, files=workers.upload_files(metadata, self.modules)) or {}
         return uploaded["id"], True
 
@@ -508,43 +556,52 @@ class Release:
         else:
             new, uploaded = self.find_or_upload_version()
         old = self.old_version()
+        steps = self.planned_steps(kind)
         self.result.update(version=new, previous=old)
-        self.out("%s: %s of version %s (%s) over %s, steps %s" % (
+        self.out("%s: %s of version %s (%s) over %s: %s" % (
             self.name, kind, rel.short(new), "uploaded" if uploaded else "already uploaded",
-            rel.short(old) if old else "nothing",
-            "/".join(("smoke 0" if s == 0 else rel.pct(s)) for s in self.planned_steps(kind)) + "%"))
+            rel.short(old) if old else "nothing", " -> ".join(label(s) for s in steps)))
         self.apply_workers_dev()
-        last_id = (self.current or {}).get("id")
+        last = self.current
         share = None
         try:
-            for share in self.planned_steps(kind):
+            for share in steps:
                 message = rel.release_message(self.fingerprint, self.p["tag"], share)
-                written = rel.deploy_split(self.client, self.account, self.name, rel.step_split(new, old, share),
-                                           message, last_id)
-                last_id = written["id"]
-                if self.probing or self.analysing:
+                try:
+                    last = rel.deploy_split(self.client, self.account, self.name, rel.step_split(new, old, share),
+                                            message, last)
+                except rel.ConflictError as exc:
+                    raise self.conflict(exc) from None
+                if self.probing or self.analysing or share == 0:
                     self.gate(share, new, old)
                 self.steps_done.append(share)
         except StepFailed as exc:
-            raise self.rollback(kind, new, old, share, str(exc), last_id)
-        except rel.ConflictError as exc:
-            raise ReleaseFailed(str(exc), dict(self.result, outcome="conflict", failed=True))
+            raise self.rollback(kind, new, old, share, str(exc), last) from None
         self.result["outcome"] = "released"
         self.finish("version %s serves 100%% (was %s)" % (rel.short(new), rel.short(old) if old else "nothing"))
         return self.result
 
-    def rollback(self, kind, new, old, share, reason, last_id):
+    def rollback(self, kind, new, old, share, reason, last):
         if not (self.p["rollback_on_failure"] and old):
-            return self.failure(kind, new, share, reason, "no automatic rollback (%s); now serving %s at %s%%" % (
+            return self.failure(kind, new, share, reason, "No automatic rollback (%s); now serving %s at %s%%" % (
                 "disabled by rollback_on_failure" if old else "no earlier version", rel.short(new), rel.pct(share)))
-        message = "rollback (automatic) of %s: %s" % (new, reason[:200])
+        message = "%s (automatic) of %s: %s" % (rel.ROLLBACK_MESSAGE_PREFIX, new, reason[:200])
         try:
-            rel.deploy_split(self.client, self.account, self.name, [(old, 100.0)], message, last_id,
+            rel.deploy_split(self.client, self.account, self.name, [(old, 100.0)], message, last,
                              force=self.p["rollback_force"])
         except rel.ConflictError as exc:
-            return self.failure(kind, new, share, reason, "not rolled back: %s" % exc)
+            if exc.kind == "replaced":
+                try:
+                    rel.restore(self.client, self.account, self.name, exc.other, exc.ours)
+                    exc = rel.ConflictError("%s; put it back" % exc)
+                except rel.ConflictError as again:
+                    exc = rel.ConflictError("%s; putting it back failed: %s" % (exc, again))
+            elif exc.kind == "overtaken":
+                return self.failure(kind, new, share, reason, "Rolled back to %s, then %s" % (old, exc), outcome="rolled back")
+            return self.failure(kind, new, share, reason, "Not rolled back, so as not to undo another job's release: %s"
+                                % exc, outcome="conflict")
         verified = ""
-        if self.probing:
+        if self.p["url"]:
             try:
                 self.settle(100.0, [(None, old)])
                 samples = self.probe()
@@ -558,36 +615,42 @@ class Release:
 
     def failure(self, kind, new, share, reason, what_now, outcome="failed"):
         message = "Release of Worker %s version %s (%s) failed at %s: %s. %s." % (
-            self.name, new, kind, "smoke 0%" if share == 0 else "%s%%" % rel.pct(share or 0), reason, what_now)
-        self.finish("FAILED at %s" % ("smoke 0%" if share == 0 else "%s%%" % rel.pct(share or 0)))
-        return ReleaseFailed(message, dict(self.result, outcome=outcome, failed=True))
+            self.name, new, kind, label(share or 0), reason, what_now)
+        self.finish("FAILED at %s, %s" % (label(share or 0), outcome))
+        return ReleaseFailed(message, dict(self.result, outcome=outcome))
 
-    def apply_workers_dev(self):
+    def workers_dev_change(self):
+        """Whether the workers.dev switch must change (one read, only when workers_dev is set)."""
         wanted = self.p["workers_dev"]
         if wanted is None:
+            return False
+        if not self.exists:
+            return bool(wanted)
+        if getattr(self, "subdomain", None) is None:
+            self.subdomain = self.client.get(script_subdomain_path(self.account, self.name)) or {}
+        return bool(self.subdomain.get("enabled")) != wanted
+
+    def apply_workers_dev(self):
+        """Turn workers.dev on or off as asked, before the first probe needs it."""
+        self.exists = True
+        if not self.workers_dev_change():
             return
-        path = script_subdomain_path(self.account, self.name)
-        before = self.client.get(path) or {}
-        if bool(before.get("enabled")) != wanted:
-            self.result["changed"] = True
-            if not self.check_mode:
-                self.client.post(path, json={"enabled": wanted, "previews_enabled": bool(before.get("previews_enabled"))},
-                                 idempotent=True)
-                self.out("%s: workers.dev URL turned %s" % (self.name, "on" if wanted else "off"))
+        self.client.post(script_subdomain_path(self.account, self.name),
+                         json={"enabled": self.p["workers_dev"], "previews_enabled": bool(self.subdomain.get("previews_enabled"))},
+                         idempotent=True)
+        self.subdomain = dict(self.subdomain, enabled=self.p["workers_dev"])
+        self.result["changed"] = True
+        self.out("%s: workers.dev URL turned %s" % (self.name, "on" if self.p["workers_dev"] else "off"))
 
     def finish(self, what):
         calls = self.client.calls
         seconds = self.now() - self.started
         steps = "/".join(("smoke 0" if s == 0 else rel.pct(s)) for s in self.steps_done)
         self.result.update(seconds=round(seconds, 2), api_calls=dict(calls))
-        self.result["summary"] = "%s: %s%s%s, %.1f s, %d reads, %d writes" % (
-            self.name, what, (", steps %s%%" % steps) if steps else "", (" at %s" % self.p["url"]) if self.p["url"] else "",
-            seconds, calls["reads"], calls["writes"])
+        self.result["summary"] = "%s: %s%s, %.1f s, %d reads, %d writes%s" % (
+            self.name, what, (", steps %s%%" % steps) if steps else "", seconds, calls["reads"], calls["writes"],
+            (", URL %s" % self.p["url"]) if self.p["url"] else "")
         self.out(self.result["summary"])
-
-
-class StepFailed(Exception):
-    """A gate failed; the message has the measured numbers."""
 
 
 class ActionModule(ActionBase):
@@ -606,12 +669,11 @@ class ActionModule(ActionBase):
         client = CloudflareClient(params["api_token"], base_url=params["api_base_url"], timeout=params["api_timeout"],
                                   max_retries=params["api_max_retries"], max_retry_time=params["api_max_retry_time"])
         client.writes_allowed = not self._task.check_mode
-        release = Release(client, params, display.display, check_mode=self._task.check_mode,
-                          diff=self._task.diff)
+        release = Release(client, params, display.display, check_mode=self._task.check_mode, diff=self._task.diff)
         try:
-            return release.run()
+            return self.with_stats(release.run())
         except ReleaseFailed as exc:
-            return dict(exc.result, failed=True, msg=str(exc), api_calls=dict(client.calls))
+            return self.failed(exc.result, str(exc), client)
         except (InvalidInputError, rel.ConflictError) as exc:
             return dict(release.result, failed=True, msg=str(exc), api_calls=dict(client.calls))
         except CloudflareAPIError as exc:
@@ -619,3 +681,19 @@ class ActionModule(ActionBase):
                         api_calls=dict(client.calls))
         finally:
             client.close()
+
+    @staticmethod
+    def failed(result, message, client):
+        """A failed release's result, short: the message says it all, the step lines were printed."""
+        keep = ("changed", "outcome", "kind", "version", "previous", "rolled_back_to", "summary")
+        short = {key: result[key] for key in keep if result.get(key) is not None}
+        short["steps"] = [{"step": s["step"], "decision": s["decision"], "seconds": s["seconds"]} for s in result["steps"]]
+        return dict(short, failed=True, msg=message, api_calls=dict(client.calls))
+
+    def with_stats(self, result):
+        """The release for the play's stats (what set_stats would record: ``releases.<worker>``), no extra task."""
+        record = {key: result.get(key) or "" for key in ("outcome", "kind", "version", "previous", "summary")}
+        record["steps"] = [{"step": s["step"], "decision": s["decision"], "seconds": s["seconds"]} for s in result["steps"]]
+        result["ansible_stats"] = {"data": {"releases": {self._task.args.get("script_name"): record}},
+                                   "per_host": False, "aggregate": True}
+        return result

@@ -140,7 +140,14 @@ def rate(sample):
 
 
 def _pct(value):
-    return "%.1f%%" % (value * 100)
+    """A share as a percentage without a needless decimal: 5%, 3.3%, 100%."""
+    value = round(value * 100, 1)
+    return ("%d%%" % value) if value == int(value) else ("%.1f%%" % value)
+
+
+def _points(value):
+    value = round(value * 100, 1)
+    return ("%d" % value) if value == int(value) else ("%.1f" % value)
 
 
 def judge(canary, stable, settings):
@@ -170,9 +177,9 @@ def judge(canary, stable, settings):
         failed = p_rel < settings["alpha"] and increase > settings["max_error_rate_increase"]
         checks.append({"check": "error_rate_vs_stable", "measured": canary_rate, "threshold": stable_rate
                        + settings["max_error_rate_increase"], "p_value": p_rel, "failed": failed,
-                       "message": "error rate %s vs stable %s (+%.1f points > %.1f, Fisher p=%.2g < %g)"
-                       % (_pct(canary_rate), _pct(stable_rate), increase * 100,
-                          settings["max_error_rate_increase"] * 100, p_rel, settings["alpha"])})
+                       "message": "error rate %s vs stable %s (+%s points > %s, Fisher p=%.2g < %g)"
+                       % (_pct(canary_rate), _pct(stable_rate), _points(increase),
+                          _points(settings["max_error_rate_increase"]), p_rel, settings["alpha"])})
 
     latency_judged = canary.get("latency_ms") is not None and n >= settings["min_latency_requests"]
     if latency_judged:

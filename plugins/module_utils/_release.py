@@ -12,29 +12,29 @@ The pieces of the worker_release action that talk to the deployments API or comp
 Ansible: testable on their own. The rollout loop itself (gates, waits, output) is in the action.
 
 Compare-and-set: Cloudflare's deployments API takes no precondition, so before every deployment change
-and before a rollback the release reads the current deployment and compares its id with the one it
-made or found (``expect_current``); after each write it reads again and checks that its deployment is
-the newest and directly follows the expected one (``verify_written``). Of two jobs that write at once,
-the later writer sees its predecessor was not the one it expected, and the earlier one sees a newer
-deployment that is not its own: both notice, neither silently undoes the other, and a rollback is made
-only over the release's own deployment.
+and before a rollback the release reads the current deployment and compares it with the one it made or
+found (``expect_current``); after each write it reads again and checks that its deployment is the newest
+and directly follows the expected one (``verify_written``). Of two jobs that write at once, each notices:
+the one whose deployment was replaced (``overtaken``) wrote nothing that serves and waits; the one whose
+write replaced another's (``replaced``) puts that deployment back (``restore``: same split, same message,
+which the other job's next check accepts as its own) and waits. A rollback is made only over the
+release's own deployment, so it never undoes someone else's release.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import re
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _workers as workers
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import cloudflare_argument_spec
 from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import SECRET_BINDING_TYPES, scripts_path
 
-# Contract 2: the plain-text binding each version the collection uploads carries.
-FINGERPRINT_BINDING = "CFOPS_RELEASE_FINGERPRINT"
-LEGACY_FINGERPRINT_ANNOTATION = "workers/commit_sha"
-MESSAGE_ANNOTATION = "workers/message"
+MESSAGE_ANNOTATION = workers.MESSAGE_ANNOTATION
 # Deployment messages of a release: "cfops release <fingerprint prefix>[ <tag>]: <share>%".
 RELEASE_MESSAGE = re.compile(r"^cfops release (?P<fingerprint>[0-9a-f]{12})\b")
 ROLLBACK_MESSAGE_PREFIX = "rollback"
@@ -45,15 +45,12 @@ GATES = ("probes", "analysis", "both", "none")
 def argument_spec():
     """The options of cfops.cloudflare.worker_release (its action plugin and its documentation stub)."""
     spec = dict(cloudflare_argument_spec(), **workers.code_argument_spec())
-    # Contract 2 adds version_metadata to the shared code options; until then the release takes it itself.
-    spec.setdefault("version_metadata", dict(type="str"))
     spec.update(
         script_name=dict(type="str", required=True),
-        version_message=dict(type="str"),
-        tag=dict(type="str"),
-        secret_digest_key=dict(type="str", no_log=True),
+        commit_sha=dict(type="str"),
         workers_dev=dict(type="bool"),
-        steps=dict(type="list", elements="float", default=[10, 25, 50, 100]),
+        # A step is the new version's share (10) or the whole split ({new: 10, old: 90}); checked by steps_of.
+        steps=dict(type="list", elements="raw", default=[10, 25, 50, 100]),
         smoke_test=dict(type="bool", default=True),
         gate=dict(type="str", choices=list(GATES), default="probes"),
         url=dict(type="str"),
@@ -86,7 +83,15 @@ def argument_spec():
 
 
 class ConflictError(Exception):
-    """Another job changed the Worker's deployment; the message names that deployment."""
+    """Another job changed the Worker's deployment; the message names that deployment.
+
+    ``kind``: ``changed`` (found before our write: we wrote nothing), ``overtaken`` (another job deployed
+    right after our write: its deployment stays) or ``replaced`` (our write replaced a deployment another
+    job made between our check and our write: ``other`` is that deployment, to be put back)."""
+
+    def __init__(self, message, kind="changed", other=None, ours=None):
+        super().__init__(message)
+        self.kind, self.other, self.ours = kind, other, ours
 
 
 def deployments_path(account_id, script_name):
@@ -108,14 +113,6 @@ def read_version(client, account_id, script_name, version_id):
     return client.get(scripts_path(account_id, script_name, "versions", version_id)) or {}
 
 
-def marker_of(version):
-    """The release fingerprint a version carries (Contract 2 binding, else the 1.1 annotation), or None."""
-    for binding in (version.get("resources") or {}).get("bindings") or []:
-        if binding.get("name") == FINGERPRINT_BINDING and binding.get("type") == "plain_text":
-            return binding.get("text")
-    return (version.get("annotations") or {}).get(LEGACY_FINGERPRINT_ANNOTATION)
-
-
 def migration_tag_of(version):
     return ((version.get("resources") or {}).get("script_runtime") or {}).get("migration_tag")
 
@@ -126,11 +123,25 @@ def split(deployment):
     return sorted(items, key=lambda item: (-item[1], item[0]))
 
 
+def message_of(deployment):
+    return ((deployment or {}).get("annotations") or {}).get(MESSAGE_ANNOTATION) or ""
+
+
+def same_deployment(current, expected):
+    """Whether ``current`` is the deployment ``expected``: the same id, or the same split and message (a
+    deployment another job put back after its write had replaced ours, see ConflictError ``replaced``)."""
+    if current is None or expected is None:
+        return current is None and expected is None
+    if current.get("id") == expected.get("id"):
+        return True
+    return split(current) == split(expected) and bool(message_of(expected)) and message_of(current) == message_of(expected)
+
+
 def describe_deployment(deployment):
-    """``dep 0b5a1e0c (2025-01-15T10:00:00Z, "message"): 4a1c2b3d 90% + 8b8d0000 10%``."""
+    """``deployment 0b5a1e0c (2025-01-15T10:00:00Z, "message"): 4a1c2b3d 90% + 8b8d0000 10%``."""
     if not deployment:
         return "no deployment"
-    message = ((deployment.get("annotations") or {}).get(MESSAGE_ANNOTATION) or "").strip()
+    message = message_of(deployment).strip()
     parts = " + ".join("%s %s%%" % (short(v), pct(p)) for v, p in split(deployment))
     return "deployment %s (%s%s): %s" % (short(deployment.get("id")), deployment.get("created_on") or "?",
                                          (', "%s"' % message) if message else "", parts)
@@ -141,9 +152,15 @@ def short(identifier):
 
 
 def pct(value):
-    """``10`` not ``10.0``; ``12.5`` stays."""
+    """A share in percent without a needless decimal: ``10`` not ``10.0``; ``12.5`` stays."""
     value = float(value)
     return ("%d" % value) if value == int(value) else ("%g" % value)
+
+
+def rate_pct(share):
+    """An error rate (0-1) in percent: ``0%``, ``3.3%``, ``100%``."""
+    value = round(float(share) * 100, 1)
+    return pct(value) + "%"
 
 
 def release_message(fingerprint, tag, share):
@@ -154,48 +171,92 @@ def is_foreign_rollout(deployment, fingerprint):
     """A split between two versions that this release did not make: someone else's rollout is under way."""
     if len(split(deployment)) < 2:
         return False
-    match = RELEASE_MESSAGE.match((deployment.get("annotations") or {}).get(MESSAGE_ANNOTATION) or "")
+    match = RELEASE_MESSAGE.match(message_of(deployment))
     return not (match and fingerprint.startswith(match.group("fingerprint")))
 
 
-def expect_current(client, account_id, script_name, expected_id, action):
-    """The current deployment, after checking it is ``expected_id``; ConflictError otherwise."""
+def expect_current(client, account_id, script_name, expected, action):
+    """The current deployment, after checking it is ``expected`` (a deployment, or None: no deployment);
+    ConflictError ``changed`` otherwise."""
     _found, deployments = read_deployments(client, account_id, script_name)
     current = deployments[0] if deployments else None
-    if (current or {}).get("id") != expected_id:
+    if not same_deployment(current, expected):
         raise ConflictError(
             "Worker %s: before %s, the current deployment is %s, not %s that this release made or found: another job "
-            "changed it. Stopping without touching it; run again once that release is finished."
-            % (script_name, action, describe_deployment(current), short(expected_id)))
+            "changed it" % (script_name, action, describe_deployment(current),
+                            short(expected.get("id")) if expected else "none"), "changed", current)
     return current
 
 
-def verify_written(client, account_id, script_name, written, expected_previous_id):
-    """After a write: our deployment must be the newest, right after ``expected_previous_id``."""
-    _found, deployments = read_deployments(client, account_id, script_name)
-    ids = [d.get("id") for d in deployments]
-    if not ids or ids[0] != written.get("id"):
-        newer = deployments[0] if deployments else None
-        raise ConflictError("Worker %s: another job deployed right after this release (%s replaced our %s). Stopping "
-                            "without a rollback: the newer deployment stays."
-                            % (script_name, describe_deployment(newer), short(written.get("id"))))
-    if expected_previous_id is not None and (len(ids) < 2 or ids[1] != expected_previous_id):
-        between = deployments[1] if len(deployments) > 1 else None
-        raise ConflictError("Worker %s: another job deployed between this release's check and its write (%s); our "
-                            "%s replaced it. Stopping without a rollback; check what serves and run again."
-                            % (script_name, describe_deployment(between), short(written.get("id"))))
-    return deployments[0]
+def verify_written(deployments, written, expected_previous, script_name):
+    """After a write (``deployments`` read right after it, newest first): ``written`` must be the newest,
+    right after ``expected_previous`` (None: the write made the first deployment)."""
+    newest = deployments[0] if deployments else None
+    if newest is None or newest.get("id") != written.get("id"):
+        raise ConflictError("Worker %s: another job deployed right after this release (%s replaced our %s)"
+                            % (script_name, describe_deployment(newest), short(written.get("id"))), "overtaken", newest)
+    previous = deployments[1] if len(deployments) > 1 else None
+    if not same_deployment(previous, expected_previous):
+        raise ConflictError("Worker %s: another job deployed between this release's check and its write (%s); our %s "
+                            "replaced it" % (script_name, describe_deployment(previous), short(written.get("id"))),
+                            "replaced", previous, newest)
+    return newest
 
 
-def deploy_split(client, account_id, script_name, versions, message, expected_id, force=False):
-    """Compare-and-set a deployment of ``[(version_id, percentage)]``; returns the deployment made."""
-    expect_current(client, account_id, script_name, expected_id, "deploying %s" % " + ".join(
+def deploy_split(client, account_id, script_name, versions, message, expected, force=False):
+    """Compare-and-set a deployment of ``[(version_id, percentage)]`` over ``expected``; returns the
+    deployment made (ConflictError when another job's deployment came first, right after, or in between)."""
+    expect_current(client, account_id, script_name, expected, "deploying %s" % " + ".join(
         "%s %s%%" % (short(v), pct(p)) for v, p in versions))
+    written = post_deployment(client, account_id, script_name, versions, message, force)
+    _found, deployments = read_deployments(client, account_id, script_name)
+    return verify_written(deployments, written, expected, script_name)
+
+
+def post_deployment(client, account_id, script_name, versions, message, force=False):
     body = {"strategy": "percentage", "versions": [{"version_id": v, "percentage": p} for v, p in versions],
             "annotations": {MESSAGE_ANNOTATION: message}}
-    written = client.post(deployments_path(account_id, script_name), json=body,
-                          params={"force": "true"} if force else None) or {}
-    return verify_written(client, account_id, script_name, written, expected_id)
+    return client.post(deployments_path(account_id, script_name), json=body,
+                       params={"force": "true"} if force else None) or {}
+
+
+def restore(client, account_id, script_name, other, ours):
+    """Put back ``other`` (a deployment our write ``ours`` replaced), with its split and message, so the
+    other job's release goes on as if we had not written; returns the deployment made."""
+    return deploy_split(client, account_id, script_name, split(other), message_of(other), ours, force=True)
+
+
+def steps_of(steps):
+    """The new version's share at each step from ``steps`` (numbers or ``{new: N, old: M}``); InvalidInputError
+    naming every bad step."""
+    shares, problems = [], []
+    for step in steps or []:
+        if isinstance(step, dict):
+            try:
+                new, old = float(step.get("new", -1)), float(step.get("old", 100 - float(step.get("new", 0))))
+            except (TypeError, ValueError):
+                new, old = -1.0, 0.0
+            if abs(new + old - 100) > 1e-9:
+                problems.append("step %s: new + old = %s%%, must total 100%%"
+                                % (json.dumps(step, sort_keys=True), pct(new + old)))
+            shares.append(new)
+            continue
+        if isinstance(step, bool) or not isinstance(step, (int, float, str)):
+            problems.append("step %s is not a share above 0 and at most 100" % json.dumps(step))
+            continue
+        try:
+            share = float(step)
+        except ValueError:
+            share = -1.0
+        if not 0 < share <= 100:
+            problems.append("step %s is not a share above 0 and at most 100" % json.dumps(step))
+        shares.append(share)
+    if not shares or problems or shares != sorted(set(shares)) or shares[-1] != 100:
+        raise InvalidInputError(
+            "steps must be ascending shares of the new version (0 < share <= 100, or {new: N, old: M} with "
+            "N + M = 100) ending at 100, like [10, 25, 50, 100]; got %s%s"
+            % (json.dumps(steps), (": " + "; ".join(problems)) if problems else ""))
+    return shares
 
 
 def step_split(new_version, old_version, share):
@@ -236,10 +297,12 @@ def modules_diff(before, after, limit=TEXT_DIFF_LIMIT):
         old, new = (before or {}).get(name), after.get(name)
         if old == new:
             continue
-        if old is not None and new is not None and _is_text(old) and _is_text(new) \
-                and len(old) <= limit and len(new) <= limit:
-            lines.extend(difflib.unified_diff(old.decode("utf-8").splitlines(), new.decode("utf-8").splitlines(),
-                                              "a/" + name, "b/" + name, lineterm=""))
+        if before is not None and all(side is None or (_is_text(side) and len(side) <= limit) for side in (old, new)):
+            # A module new to (or gone from) the Worker is diffed against nothing: shown whole.
+            lines.extend(difflib.unified_diff((old or b"").decode("utf-8").splitlines(),
+                                              (new or b"").decode("utf-8").splitlines(),
+                                              "a/" + name if old is not None else "/dev/null",
+                                              "b/" + name if new is not None else "/dev/null", lineterm=""))
             continue
         if before is None:
             lines.append("module %s: %s (the serving code could not be read)" % (name, _digest(new)))
@@ -255,7 +318,7 @@ def _binding_view(binding):
     return "%s %s%s" % (binding.get("type"), binding.get("name"), (" " + fields) if fields else "")
 
 
-def bindings_diff(before, after, ignore=(FINGERPRINT_BINDING,)):
+def bindings_diff(before, after, ignore=(workers.FINGERPRINT_BINDING,)):
     """``+``/``-`` lines of bindings by name: vars, resources, secrets by name only.
 
     Only the fields the release sends are compared (the API adds others, e.g. a D1 ``database_id``)."""

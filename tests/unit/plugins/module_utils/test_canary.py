@@ -67,14 +67,14 @@ def test_one_error_in_three_responses_is_chance_not_a_failure():
 def test_a_version_failing_every_request_fails_before_the_minimum_sample():
     verdict = judge(sample(5, 5), sample(45, 0), DEFAULTS)
     assert verdict["decision"] == FAIL
-    assert "error rate 100.0% > 5.0% (5 of 5 requests" in verdict["reasons"][0]
+    assert "error rate 100% > 5% (5 of 5 requests" in verdict["reasons"][0]
 
 
 def test_relative_failure_names_both_rates_and_the_test():
     verdict = judge(sample(200, 12), sample(1800, 18), policy(max_error_rate=0.10))
     assert verdict["decision"] == FAIL
     [reason] = verdict["reasons"]
-    assert reason.startswith("error rate 6.0% vs stable 1.0% (+5.0 points > 1.0, Fisher p=")
+    assert reason.startswith("error rate 6% vs stable 1% (+5 points > 1, Fisher p=")
 
 
 def test_a_significant_but_tiny_increase_passes():

@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _release as rel
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareClient
+from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import FINGERPRINT_BINDING
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope, failure
 
 ACCOUNT, NAME = "023e105f4ecef8ad9ca31a8372d0c353", "books-api-prod"
@@ -39,7 +40,7 @@ def test_deploy_checks_the_current_deployment_then_writes_then_verifies(server, 
     d0 = deployment("d0", [(OLD, 100)])
     d1 = deployment("d1", [(NEW, 10), (OLD, 90)], rel.release_message(FP, "1.4.0", 10))
     server.script(listing(d0), Reply(200, envelope(d1)), listing(d1, d0))
-    written = rel.deploy_split(client, ACCOUNT, NAME, rel.step_split(NEW, OLD, 10), d1["annotations"]["workers/message"], "d0")
+    written = rel.deploy_split(client, ACCOUNT, NAME, rel.step_split(NEW, OLD, 10), d1["annotations"]["workers/message"], d0)
     assert written["id"] == "d1"
     post = server.requests[1]
     assert post.method == "POST" and post.path.endswith("/workers/scripts/books-api-prod/deployments")
@@ -52,8 +53,9 @@ def test_another_jobs_deployment_stops_the_release_before_it_writes(server, clie
     theirs = deployment("d9", [(OTHER, 10), (OLD, 90)], "cfops release aaaaaaaaaaaa: 10%")
     server.script(listing(theirs, deployment("d0", [(OLD, 100)])))
     with pytest.raises(rel.ConflictError) as caught:
-        rel.deploy_split(client, ACCOUNT, NAME, [(NEW, 25.0), (OLD, 75.0)], "m", "d0")
+        rel.deploy_split(client, ACCOUNT, NAME, [(NEW, 25.0), (OLD, 75.0)], "m", deployment("d0", [(OLD, 100)]))
     message = str(caught.value)
+    assert caught.value.kind == "changed" and caught.value.other["id"] == "d9"
     assert "the current deployment is deployment d9 (2026-01-01T10:00:00Z, \"cfops release aaaaaaaaaaaa: 10%\"): " \
            "4a1c0000 90% + 77770000 10%, not d0" in message
     assert "another job changed it" in message
@@ -65,8 +67,9 @@ def test_a_write_overtaken_by_another_job_is_noticed(server, client):
     ours = deployment("d1", [(NEW, 10), (OLD, 90)])
     theirs = deployment("d2", [(OTHER, 10), (OLD, 90)])
     server.script(listing(d0), Reply(200, envelope(ours)), listing(theirs, ours, d0))
-    with pytest.raises(rel.ConflictError, match="another job deployed right after this release .*d2.* replaced our d1"):
-        rel.deploy_split(client, ACCOUNT, NAME, [(NEW, 10.0), (OLD, 90.0)], "m", "d0")
+    with pytest.raises(rel.ConflictError, match="another job deployed right after this release .*d2.* replaced our d1") as caught:
+        rel.deploy_split(client, ACCOUNT, NAME, [(NEW, 10.0), (OLD, 90.0)], "m", d0)
+    assert caught.value.kind == "overtaken"
 
 
 def test_a_write_that_replaced_another_jobs_deployment_is_noticed(server, client):
@@ -74,15 +77,40 @@ def test_a_write_that_replaced_another_jobs_deployment_is_noticed(server, client
     theirs = deployment("d2", [(OTHER, 10), (OLD, 90)])
     ours = deployment("d3", [(NEW, 10), (OLD, 90)])
     server.script(listing(d0), Reply(200, envelope(ours)), listing(ours, theirs, d0))
-    with pytest.raises(rel.ConflictError, match="another job deployed between this release's check and its write"):
-        rel.deploy_split(client, ACCOUNT, NAME, [(NEW, 10.0), (OLD, 90.0)], "m", "d0")
+    with pytest.raises(rel.ConflictError, match="another job deployed between this release's check and its write") as caught:
+        rel.deploy_split(client, ACCOUNT, NAME, [(NEW, 10.0), (OLD, 90.0)], "m", d0)
+    assert caught.value.kind == "replaced" and caught.value.other["id"] == "d2" and caught.value.ours["id"] == "d3"
+
+
+def test_putting_back_a_replaced_deployment_copies_its_split_and_message_over_ours(server, client):
+    theirs = deployment("d2", [(OTHER, 10), (OLD, 90)], "cfops release aaaaaaaaaaaa: 10%")
+    ours = deployment("d3", [(NEW, 10), (OLD, 90)], "cfops release 2c26b46b68ff: 10%")
+    back = deployment("d4", [(OTHER, 10), (OLD, 90)], "cfops release aaaaaaaaaaaa: 10%")
+    server.script(listing(ours, theirs), Reply(200, envelope(back)), listing(back, ours, theirs))
+    rel.restore(client, ACCOUNT, NAME, theirs, ours)
+    body = server.requests[1].json()
+    assert body["versions"] == [{"version_id": OLD, "percentage": 90.0}, {"version_id": OTHER, "percentage": 10.0}]
+    assert body["annotations"] == {"workers/message": "cfops release aaaaaaaaaaaa: 10%"}
+    # The other job's next check accepts the copy as its own deployment (same split, same message).
+    assert rel.same_deployment(back, theirs) and not rel.same_deployment(ours, theirs)
+
+
+def test_steps_as_shares_or_splits_and_every_bad_one_named():
+    assert rel.steps_of([10, {"new": 25, "old": 75}, "50", 100]) == [10.0, 25.0, 50.0, 100.0]
+    with pytest.raises(rel.InvalidInputError) as caught:
+        rel.steps_of([10, {"new": 50, "old": 60}, 100])
+    assert 'step {"new": 50, "old": 60}: new + old = 110%, must total 100%' in str(caught.value)
+    for bad, words in (([50, 25, 100], "must be ascending shares"), ([10, 50], "ending at 100"),
+                       ([0, 100], "step 0 is not a share above 0"), ([], "ending at 100")):
+        with pytest.raises(rel.InvalidInputError, match=words):
+            rel.steps_of(bad)
 
 
 def test_rollback_force_is_sent(server, client):
     d1 = deployment("d1", [(NEW, 10), (OLD, 90)])
     back = deployment("d2", [(OLD, 100)], "rollback (automatic) of x")
     server.script(listing(d1), Reply(200, envelope(back)), listing(back, d1))
-    rel.deploy_split(client, ACCOUNT, NAME, [(OLD, 100.0)], "rollback (automatic) of x", "d1", force=True)
+    rel.deploy_split(client, ACCOUNT, NAME, [(OLD, 100.0)], "rollback (automatic) of x", d1, force=True)
     assert server.requests[1].query == {"force": ["true"]}
 
 
@@ -99,13 +127,7 @@ def test_steps_and_shares():
     assert rel.step_split(NEW, None, 10) == [(NEW, 100.0)]
     assert rel.remaining_steps([10, 25, 50, 100], 25) == [50, 100]
     assert rel.pct(10.0) == "10" and rel.pct(12.5) == "12.5"
-
-
-def test_marker_from_the_binding_else_the_1_1_annotation():
-    version = {"resources": {"bindings": [{"type": "plain_text", "name": rel.FINGERPRINT_BINDING, "text": FP}]}}
-    assert rel.marker_of(version) == FP
-    assert rel.marker_of({"annotations": {"workers/commit_sha": FP}}) == FP
-    assert rel.marker_of({"resources": {"bindings": []}}) is None
+    assert rel.rate_pct(0) == "0%" and rel.rate_pct(1 / 30.0) == "3.3%" and rel.rate_pct(1) == "100%"
 
 
 def test_modules_diff_text_up_to_the_limit_then_digests():
@@ -115,13 +137,15 @@ def test_modules_diff_text_up_to_the_limit_then_digests():
     assert big.startswith("module big.js: sha256:") and "10 bytes -> sha256:" in big
     assert rel.modules_diff({"a.js": b"same"}, {"a.js": b"same"}) == []
     assert rel.modules_diff(None, {"a.js": b"new"})[0].startswith("module a.js: sha256:")
+    # A first deploy (nothing serving) shows each text module whole.
+    assert rel.modules_diff({}, {"a.js": b"one\ntwo\n"}) == ["--- /dev/null", "+++ b/a.js", "@@ -0,0 +1,2 @@", "+one", "+two"]
 
 
 def test_bindings_diff_compares_only_sent_fields_and_never_shows_secret_values():
     before = [{"type": "d1", "name": "DB", "id": "x", "database_id": "x"},
               {"type": "plain_text", "name": "ENVIRONMENT", "text": "prod"},
               {"type": "secret_text", "name": "API_KEY"},
-              {"type": "plain_text", "name": rel.FINGERPRINT_BINDING, "text": "old"}]
+              {"type": "plain_text", "name": FINGERPRINT_BINDING, "text": "old"}]
     after = [{"type": "d1", "name": "DB", "id": "x"},
              {"type": "plain_text", "name": "ENVIRONMENT", "text": "staging"},
              {"type": "secret_text", "name": "API_KEY", "text": "s3cr3t"},
