@@ -403,8 +403,9 @@ class Release:
             parts.append("traffic " + (self.describe_samples(canary_t, stable_t, "canary") if canary_t else "unavailable"))
             if verdict["decision"] != PASS:
                 failures += ["traffic: " + r for r in verdict["reasons"]]
-            elif verdict.get("unavailable"):
-                parts.append("(%s)" % verdict["reasons"][0])
+            elif verdict["reasons"]:
+                # Passed by on_insufficient: say so.
+                parts.append("(%s)" % "; ".join(verdict["reasons"]))
         decision = FAIL if failures else PASS
         elapsed = self.now() - started
         line = "%s %-8s | %s | %s | %.1f s" % (self.name, label(share), " | ".join(parts) or "no gate", decision, elapsed)
@@ -472,14 +473,15 @@ class Release:
         return self.result
 
     def wait_for_quiet(self):
-        started = last_note = self.now()
+        started = self.now()
+        last_note = None
         while self.current and rel.is_foreign_rollout(self.current, self.fingerprint):
             if self.now() >= self.deadline:
                 raise rel.ConflictError("Worker %s: another release is rolling out (%s); waited %.0f s (wait_timeout). Run "
                                         "again when it has finished, or raise wait_timeout."
                                         % (self.name, rel.describe_deployment(self.current), self.now() - started))
-            if self.now() - last_note >= PROGRESS_EVERY or self.now() == started:
-                self.out("%s: waiting for another release to finish (%s), %.0f s of at most %g s"
+            if last_note is None or self.now() - last_note >= PROGRESS_EVERY:
+                self.out("%s: waiting for another release to finish (%s), %.0f s of at most %.0f s"
                          % (self.name, rel.describe_deployment(self.current), self.now() - started,
                             max(0.0, self.deadline - started)))
                 last_note = self.now()
@@ -547,8 +549,17 @@ class Release:
                 return version["id"], False
         metadata = workers.version_upload_metadata(self.desired, self.fingerprint, self.p["version_message"],
                                                    self.p["tag"], self.p["commit_sha"])
-        uploaded = self.client.post(path, files=workers.upload_files(metadata, self.modules)) or {}
+        uploaded = self.client.create(path, lambda: self.find_version(path), files=workers.upload_files(metadata, self.modules)) or {}
         return uploaded["id"], True
+
+    def find_version(self, path):
+        """After an ambiguous upload failure: the newest version, if it is this release's."""
+        listed = workers.newest_first((self.client.get(path, params={"deployable": "true"}) or {}).get("items") or [])
+        if listed:
+            version = rel.read_version(self.client, self.account, self.name, listed[0]["id"])
+            if workers.version_fingerprint_of(version) == self.fingerprint:
+                return version
+        return None
 
     def rollout(self, kind):
         if kind == "resumed rollout":
@@ -568,8 +579,10 @@ class Release:
             for share in steps:
                 message = rel.release_message(self.fingerprint, self.p["tag"], share)
                 try:
+                    # force: the stable version keeps the secret values it was uploaded with while the new one
+                    # rolls out (Cloudflare refuses a split with an older version's secrets without it).
                     last = rel.deploy_split(self.client, self.account, self.name, rel.step_split(new, old, share),
-                                            message, last)
+                                            message, last, force=bool(old) and share < 100)
                 except rel.ConflictError as exc:
                     raise self.conflict(exc) from None
                 if self.probing or self.analysing or share == 0:

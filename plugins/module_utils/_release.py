@@ -132,7 +132,7 @@ def same_deployment(current, expected):
     deployment another job put back after its write had replaced ours, see ConflictError ``replaced``)."""
     if current is None or expected is None:
         return current is None and expected is None
-    if current.get("id") == expected.get("id"):
+    if current.get("id") is not None and current.get("id") == expected.get("id"):
         return True
     return split(current) == split(expected) and bool(message_of(expected)) and message_of(current) == message_of(expected)
 
@@ -214,10 +214,18 @@ def deploy_split(client, account_id, script_name, versions, message, expected, f
 
 
 def post_deployment(client, account_id, script_name, versions, message, force=False):
+    """POST the deployment. After an ambiguous failure (the API may have applied it) the newest deployment
+    is read instead of posting again: one with this split and message is ours."""
     body = {"strategy": "percentage", "versions": [{"version_id": v, "percentage": p} for v, p in versions],
             "annotations": {MESSAGE_ANNOTATION: message}}
-    return client.post(deployments_path(account_id, script_name), json=body,
-                       params={"force": "true"} if force else None) or {}
+    wanted = {"versions": body["versions"], "annotations": body["annotations"]}
+
+    def find_existing():
+        _found, deployments = read_deployments(client, account_id, script_name)
+        newest = deployments[0] if deployments else None
+        return newest if newest and same_deployment(newest, dict(wanted, id=None)) else None
+    return client.create(deployments_path(account_id, script_name), find_existing, json=body,
+                         params={"force": "true"} if force else None) or {}
 
 
 def restore(client, account_id, script_name, other, ours):
