@@ -258,8 +258,8 @@ class Release:
             if main and (annotations.get(key) or None) != (value or None):
                 lines.append("%s: %s -> %s" % (key, annotations.get(key) or "(none)", value or "(none)"))
         if main and self.marker(self.serving[0][0]) != self.fingerprint and not lines:
-            lines.append("secrets: a value changed (the release fingerprint covers a keyed digest of the values, never "
-                         "the values)")
+            lines.append("secrets: a value changed (%s; the release fingerprint covers a keyed digest of the values, "
+                         "never the values)" % ", ".join(sorted(self.desired["secrets"])))
         serving = " + ".join("%s %s%%" % (rel.short(v), rel.pct(s)) for v, s in self.serving) or "nothing"
         return "--- %s (serving: %s)\n+++ %s (this release)\n%s\n" % (self.name, serving, self.name, "\n".join(lines))
 
@@ -517,7 +517,7 @@ class Release:
         if workers.version_fingerprint_of(uploaded) != self.fingerprint:
             raise Overtaken("Worker %s: another job uploaded right after this release (%s)"
                             % (self.name, rel.describe_deployment(newest)))
-        previous = deployments[1] if len(deployments) > 1 else None
+        previous = self.before_ours(deployments[1:])
         if not rel.same_deployment(previous, self.current):
             raise ReleaseFailed("Worker %s: another job deployed between this release's check and its %s upload (%s), "
                                 "which our upload replaced; a full upload cannot be undone safely. Check what serves "
@@ -539,6 +539,17 @@ class Release:
         self.result["outcome"] = "released"
         self.finish("version %s serves 100%% (%s)" % (rel.short(new), kind))
         return self.result
+
+    def before_ours(self, older):
+        """The first of ``older`` deployments that is not this release's (a retried upload makes two)."""
+        for deployment in older:
+            if rel.same_deployment(deployment, self.current):
+                return deployment
+            versions = rel.split(deployment)
+            if len(versions) != 1 or workers.version_fingerprint_of(
+                    rel.read_version(self.client, self.account, self.name, versions[0][0])) != self.fingerprint:
+                return deployment
+        return None
 
     def find_or_upload_version(self):
         path = workers.scripts_path(self.account, self.name, "versions")
