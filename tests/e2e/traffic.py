@@ -59,12 +59,21 @@ class Traffic(threading.Thread):
                 try:
                     response = client.get(self.url)
                     status = response.status_code
-                    version = response.headers.get("x-cfops-version-id")
+                    version = self.version_of(response)
                 except httpx.HTTPError:
                     status, version = None, None
                 with self._lock:
                     self.samples.append((when, status, version))
                 number += self.workers
+
+    @staticmethod
+    def version_of(response):
+        """The version the Worker reports in its JSON body (examples/books-api's /health), else None."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return body.get("version") if isinstance(body, dict) else None
 
     def failed(self, since=None):
         """The failed requests (5xx or no answer), oldest first, ``since`` a time if given."""
