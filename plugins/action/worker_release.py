@@ -29,6 +29,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._canary import (
     WAIT,
     PolicyError,
     judge,
+    looks,
     next_action,
     policy,
 )
@@ -341,37 +342,50 @@ class Release:
             return canary.result(), (stable.result() if stable else None)
 
     def analyse(self, share, new, old, since):
-        """Traffic analysis of the window from ``since``: extended while too thin, then decided (verdict, samples)."""
-        window, longest, delay = self.p["analysis_window"], self.p["analysis_max_window"], self.p["analysis_delay"]
+        """Traffic analysis from ``since``: Cloudflare's analytics read every ``analysis_interval`` s and judged
+        at a few looks (a quarter, half and all of the minimum sample, each at alpha / looks); a pass needs the
+        minimum sample and the whole window, a thin window is extended up to the longest, then
+        on_insufficient decides. Returns (verdict, canary sample, stable sample)."""
+        p, policy = self.p, self.traffic_policy
+        window, longest, delay, interval = p["analysis_window"], p["analysis_max_window"], p["analysis_delay"], p["analysis_interval"]
         # The query's bounds have whole seconds: start at the next one, so no invocation from before the
-        # split served (the previous step, the settle probes) is counted.
+        # split served (the previous step, the probes) is counted.
         since = float(math.ceil(since))
-        last_note = self.now()
-        target = since + window + delay
+        thresholds = looks(policy["min_requests"])
+        alpha = policy["alpha"] / len(thresholds)
+        done_looks, polls, last_note = 0, 0, self.now()
         while True:
+            polls += 1
+            target = min(since + delay + polls * interval, since + delay + longest)
+            # The window's end is a read too: the earliest a step can pass.
+            if self.now() < since + delay + window < target:
+                target = since + delay + window
             while self.now() < target:
-                if self.now() - last_note >= PROGRESS_EVERY:
-                    self.out("%s %s: analysing traffic, %.0f s of %g s" % (
-                        self.name, label(share), max(0, self.now() - delay - since), target - delay - since))
-                    last_note = self.now()
                 self.sleep(min(1.0, max(0.05, target - self.now())))
             until = self.now() - delay
             try:
                 per_version = query_versions(self.client, self.account, self.name, since, until)
             except AnalyticsUnavailable as exc:
-                return {"decision": self.p["on_insufficient"], "reasons": ["traffic analysis unavailable: %s" % exc],
+                return {"decision": p["on_insufficient"], "reasons": ["traffic analysis unavailable: %s" % exc],
                         "unavailable": True}, None, None
             canary = per_version.get(new) or dict(NO_SAMPLE)
             stable = (per_version.get(old) or dict(NO_SAMPLE)) if old else None
-            verdict = judge(canary, stable, self.traffic_policy)
-            action = next_action(verdict, until - since, longest, self.traffic_policy)
-            if action != WAIT:
-                if verdict["decision"] == INSUFFICIENT:
-                    verdict = dict(verdict, decision=action, reasons=verdict["reasons"] + [
-                        "window extended to %.0f s; on_insufficient: %s" % (until - since, action)])
-                return verdict, canary, stable
-            self.out("%s %s: %s; extending the window" % (self.name, label(share), verdict["reasons"][0]))
-            target = min(since + longest + delay, self.now() + max(1.0, window / 2.0))
+            elapsed, n = until - since, canary["requests"]
+            final = (n >= policy["min_requests"] and elapsed >= window) or elapsed >= longest
+            if final or (done_looks < len(thresholds) and n >= thresholds[done_looks]):
+                done_looks = max(done_looks + 1, sum(1 for t in thresholds if n >= t))
+                verdict = judge(canary, stable, policy, alpha=alpha, latency=final)
+                action = next_action(verdict, elapsed, longest, policy) if final else \
+                    (FAIL if verdict["decision"] == FAIL else WAIT)
+                if action != WAIT:
+                    if verdict["decision"] == INSUFFICIENT:
+                        verdict = dict(verdict, decision=action, reasons=verdict["reasons"] + [
+                            "window extended to %.0f s; on_insufficient: %s" % (elapsed, action)])
+                    return verdict, canary, stable
+            if self.now() - last_note >= PROGRESS_EVERY:
+                self.out("%s %s: analysing traffic, canary n=%d of %d, %.0f s (window %g s, at most %g s)" % (
+                    self.name, label(share), n, policy["min_requests"], elapsed, window, longest))
+                last_note = self.now()
 
     # --- steps -------------------------------------------------------------------------------------------------
 
@@ -385,7 +399,6 @@ class Release:
         if self.p["url"]:
             targets = ([(new, new)] + ([(in_split, in_split)] if in_split else [])) if share < 100 else [(None, new)]
             self.settle(share, targets)
-        since = self.now()
         parts, failures = [], []
         record = {"step": share}
         if probing:
@@ -398,7 +411,8 @@ class Release:
                 if canary.get("failures"):
                     failures.append("probe failures: %s" % canary["failures"])
         if self.analysing and share > 0 and not failures:
-            verdict, canary_t, stable_t = self.analyse(share, new, in_split, since)
+            # The window starts after the probes: their requests are not users' traffic.
+            verdict, canary_t, stable_t = self.analyse(share, new, in_split, self.now())
             record["traffic"] = {"canary": canary_t, "stable": stable_t, "decision": verdict["decision"]}
             parts.append("traffic " + (self.describe_samples(canary_t, stable_t, "canary") if canary_t else "unavailable"))
             if verdict["decision"] != PASS:

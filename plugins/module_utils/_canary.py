@@ -150,13 +150,16 @@ def _points(value):
     return ("%d" % value) if value == int(value) else ("%.1f" % value)
 
 
-def judge(canary, stable, settings):
+def judge(canary, stable, settings, alpha=None, latency=True):
     """The verdict on one window: ``{"decision", "reasons", "checks"}``.
 
     ``decision`` is PASS, FAIL or INSUFFICIENT (too few canary responses to pass; nothing failed).
     ``stable`` may be None (at 100 % there is no other version): the relative checks are skipped.
     ``checks`` lists each check with its measured value, threshold and outcome, for the step's line.
+    ``alpha`` overrides the settings' level (an interim look of a sequential analysis spends a share of
+    it, see looks()); ``latency=False`` leaves latency to the final look (quantiles of part of a window).
     """
+    settings = dict(settings, alpha=alpha if alpha is not None else settings["alpha"])
     checks = []
     n, k = canary["requests"], canary["errors"]
     canary_rate = rate(canary)
@@ -181,7 +184,7 @@ def judge(canary, stable, settings):
                        % (_pct(canary_rate), _pct(stable_rate), _points(increase),
                           _points(settings["max_error_rate_increase"]), p_rel, settings["alpha"])})
 
-    latency_judged = canary.get("latency_ms") is not None and n >= settings["min_latency_requests"]
+    latency_judged = latency and canary.get("latency_ms") is not None and n >= settings["min_latency_requests"]
     if latency_judged:
         latency, label = float(canary["latency_ms"]), canary.get("quantile") or "p95"
         checks.append({"check": "latency", "measured": latency, "threshold": settings["max_latency_ms"],
@@ -202,6 +205,15 @@ def judge(canary, stable, settings):
         return {"decision": INSUFFICIENT, "checks": checks,
                 "reasons": ["%d of the %d canary requests needed to pass" % (n, settings["min_requests"])]}
     return {"decision": PASS, "reasons": [], "checks": checks}
+
+
+def looks(min_requests):
+    """The canary sample sizes at which a sequential analysis judges: a quarter, half and all of the
+    minimum sample. Each look tests at ``alpha / len(looks)`` (Bonferroni), so the chance that a step
+    of a release as good as its stable version fails at any look stays below ``alpha``, however often
+    the analytics are read; a release that fails every request is stopped at the first quarter."""
+    thresholds = sorted({max(1, int(math.ceil(min_requests * share))) for share in (0.25, 0.5, 1.0)})
+    return thresholds
 
 
 def next_action(verdict, elapsed, max_window, settings):

@@ -70,6 +70,7 @@ def argument_spec():
         latency_slack_ms=dict(type="float", default=50),
         on_insufficient=dict(type="str", choices=["fail", "pass"], default="fail"),
         analysis_window=dict(type="float", default=60),
+        analysis_interval=dict(type="float", default=10),
         analysis_max_window=dict(type="float", default=300),
         analysis_delay=dict(type="float", default=60),
         analysis_min_requests=dict(type="int", default=100),

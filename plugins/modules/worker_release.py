@@ -161,6 +161,14 @@ options:
     description: Seconds of traffic each step's analysis judges.
     type: float
     default: 60
+  analysis_interval:
+    description:
+      - Seconds between two reads of the analytics during a window. A read whose canary sample passed a
+        quarter, half or all of O(analysis_min_requests) is a look, judged at O(alpha) divided by the number
+        of looks, so a clearly failing release stops early without raising the false-failure rate.
+      - Cloudflare's GraphQL API allows 300 queries per 5 minutes per user.
+    type: float
+    default: 10
   analysis_max_window:
     description: The longest a thin window is extended to, in seconds.
     type: float

@@ -12,6 +12,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._canary import (
     binomial_upper_p,
     fisher_one_sided_p,
     judge,
+    looks,
     next_action,
     policy,
 )
@@ -154,3 +155,15 @@ def test_release_with_10_percent_errors_is_caught_at_the_first_step():
 def test_probes_of_30_catch_a_release_failing_half_its_requests():
     decisions = simulate(0.5, 0.0, 30, 30, runs=200, seed=3)
     assert decisions[FAIL] == 200, decisions
+
+
+def test_a_sequential_analysis_looks_at_a_quarter_half_and_all_of_the_minimum_sample():
+    assert looks(300) == [75, 150, 300]
+    assert looks(2) == [1, 2]
+    # An interim look spends a share of alpha and leaves latency to the final look.
+    canary = {"requests": 75, "errors": 3, "latency_ms": 900.0, "quantile": "p99"}
+    stable = {"requests": 675, "errors": 7, "latency_ms": 10.0, "quantile": "p99"}
+    settings = policy(min_requests=300, max_latency_ms=500)
+    assert judge(canary, stable, settings)["decision"] == FAIL                      # latency
+    interim = judge(canary, stable, settings, alpha=settings["alpha"] / 3, latency=False)
+    assert interim["decision"] == INSUFFICIENT and not any(c["check"].startswith("latency") for c in interim["checks"])
