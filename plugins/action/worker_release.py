@@ -91,6 +91,7 @@ class Release:
         self.started = now()
         self.steps_done = []
         self.kv_to_create = []
+        self.analysed = 0.0
         self.result = {"changed": False, "outcome": "unchanged", "steps": [], "plan": []}
 
     # --- input (no API call) -----------------------------------------------------------------------------------
@@ -348,18 +349,18 @@ class Release:
         on_insufficient decides. Returns (verdict, canary sample, stable sample)."""
         p, policy = self.p, self.traffic_policy
         window, longest, delay, interval = p["analysis_window"], p["analysis_max_window"], p["analysis_delay"], p["analysis_interval"]
-        # The query's bounds have whole seconds: start at the next one, so no invocation from before the
-        # split served (the previous step, the probes) is counted.
-        since = float(math.ceil(since))
+        # The query's bounds have whole seconds: it starts at the next one, so no invocation from before the
+        # window (the previous step, the probes) is counted; the window's time runs from ``started``.
+        started, since = since, float(math.ceil(since))
         thresholds = looks(policy["min_requests"])
         alpha = policy["alpha"] / len(thresholds)
         done_looks, polls, last_note = 0, 0, self.now()
         while True:
             polls += 1
-            target = min(since + delay + polls * interval, since + delay + longest)
+            target = min(started + delay + polls * interval, started + delay + longest)
             # The window's end is a read too: the earliest a step can pass.
-            if self.now() < since + delay + window < target:
-                target = since + delay + window
+            if self.now() < started + delay + window < target:
+                target = started + delay + window
             while self.now() < target:
                 self.sleep(min(1.0, max(0.05, target - self.now())))
             until = self.now() - delay
@@ -370,7 +371,7 @@ class Release:
                         "unavailable": True}, None, None
             canary = per_version.get(new) or dict(NO_SAMPLE)
             stable = (per_version.get(old) or dict(NO_SAMPLE)) if old else None
-            elapsed, n = until - since, canary["requests"]
+            elapsed, n = until - started, canary["requests"]
             final = (n >= policy["min_requests"] and elapsed >= window) or elapsed >= longest
             if final or (done_looks < len(thresholds) and n >= thresholds[done_looks]):
                 done_looks = max(done_looks + 1, sum(1 for t in thresholds if n >= t))
@@ -412,7 +413,9 @@ class Release:
                     failures.append("probe failures: %s" % canary["failures"])
         if self.analysing and share > 0 and not failures:
             # The window starts after the probes: their requests are not users' traffic.
-            verdict, canary_t, stable_t = self.analyse(share, new, in_split, self.now())
+            analysis_started = self.now()
+            verdict, canary_t, stable_t = self.analyse(share, new, in_split, analysis_started)
+            self.analysed += self.now() - analysis_started
             record["traffic"] = {"canary": canary_t, "stable": stable_t, "decision": verdict["decision"]}
             parts.append("traffic " + (self.describe_samples(canary_t, stable_t, "canary") if canary_t else "unavailable"))
             if verdict["decision"] != PASS:
@@ -685,8 +688,10 @@ class Release:
         seconds = self.now() - self.started
         steps = "/".join(("smoke 0" if s == 0 else rel.pct(s)) for s in self.steps_done)
         self.result.update(seconds=round(seconds, 2), api_calls=dict(calls))
-        self.result["summary"] = "%s: %s%s, %.1f s, %d reads, %d writes%s" % (
-            self.name, what, (", steps %s%%" % steps) if steps else "", seconds, calls["reads"], calls["writes"],
+        analysing = (", %.1f s of it analysing traffic" % self.analysed) if self.analysed else ""
+        self.result.update(analysis_seconds=round(self.analysed, 2))
+        self.result["summary"] = "%s: %s%s, %.1f s%s, %d reads, %d writes%s" % (
+            self.name, what, (", steps %s%%" % steps) if steps else "", seconds, analysing, calls["reads"], calls["writes"],
             (", URL %s" % self.p["url"]) if self.p["url"] else "")
         self.out(self.result["summary"])
 
