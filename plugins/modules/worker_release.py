@@ -30,12 +30,17 @@ description:
     canary's error rate against O(max_error_rate), and against the stable version's (Fisher's exact test, at
     O(alpha), beyond O(max_error_rate_increase)), and on latency above O(max_p95_ms) or above the stable
     version's by O(latency_margin) plus O(latency_slack_ms). Thin traffic extends the analysis window up to
-    O(analysis_max_window), then O(on_insufficient) decides (C(fail) by default).
+    O(analysis_max_window), then O(on_insufficient) decides (C(fail) by default). The analytics are read every
+    O(analysis_interval) and judged at a quarter, half and all of O(analysis_min_requests), each look at O(alpha)
+    divided by the number of looks, so a clearly bad release stops early without failing good ones more often.
   - B(Compare-and-set) - before every deployment change and before a rollback the current deployment must be the
-    one the release made or found, and after each write the release checks its deployment is the newest. A
-    release that finds another job's rollout under way waits for it (at most O(wait_timeout)); a release whose
-    deployment was replaced by another job stops with a message naming that deployment and never rolls back
-    over it.
+    one the release made or found, and after each write the release checks its deployment is the newest, right
+    after that one. A release that finds another job's rollout under way waits for it (at most O(wait_timeout)),
+    then releases over it; one whose deployment another job replaced waits the same way; one whose write replaced
+    another job's deployment puts it back first. A rollback is made only over the release's own deployment, so
+    it never undoes someone else's release.
+  - While the stable version is in the split the steps are deployed with C(force) - it keeps the secret values
+    it was uploaded with, which Cloudflare otherwise refuses once a newer version changed a secret.
   - B(A failed gate) rolls back to the stable version at 100% (O(rollback_force) past Cloudflare's "secrets
     changed" refusal), verifies it with probes and fails the task naming the step, the measured numbers and
     the version that serves now.
@@ -60,29 +65,18 @@ options:
     description: The Worker.
     type: str
     required: true
-  version_message:
-    description: The release's message (C(workers/message) of the version).
-    type: str
-  tag:
-    description: The release's tag (C(workers/tag) of the version), for example a release number.
-    type: str
-  version_metadata:
-    description:
-      - The name of a C(version_metadata) binding (for example C(CF_VERSION_METADATA)); the Worker reads its
-        version id from it and reports it, which the gates check.
-    type: str
-  secret_digest_key:
-    description:
-      - Key of the HMAC that puts a digest of the secret values into the release fingerprint (never the values),
-        so a rotated secret makes a new release. Defaults to O(api_token).
+  commit_sha:
+    description: A git commit SHA stored with an uploaded version (C(workers/commit_sha)); not part of the fingerprint.
     type: str
   workers_dev:
     description: Turn the workers.dev URL on or off; unset leaves it as it is.
     type: bool
   steps:
-    description: The new version's share at each step, ascending, above 0, ending at 100.
+    description:
+      - The new version's share at each step, ascending, above 0, ending at 100 - a number (C(10)) or the whole
+        split (C({new: 10, old: 90})). Every bad step is named before any API call.
     type: list
-    elements: float
+    elements: raw
     default: [10, 25, 50, 100]
   smoke_test:
     description: Deploy the new version at 0% first and probe it with the override header before any user reaches it.
@@ -255,7 +249,7 @@ fingerprint:
   type: str
   sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
 steps:
-  description: Each step judged, with its decision, seconds and reasons (and the traffic analysis' numbers).
+  description: Each step judged - its share, decision, seconds, reasons, the printed line and the probes' and the traffic analysis' numbers per version.
   returned: always
   type: list
   elements: dict
@@ -267,10 +261,21 @@ plan:
   elements: str
   sample: ["would upload a version (fingerprint 2c26b46b68ff) and roll it out: smoke 0% -> 10% -> 25% -> 50% -> 100%"]
 summary:
-  description: The final line - version, steps, URL, time, API reads and writes.
+  description: The final line - version, steps, time (and how much of it analysing traffic), API reads and writes, URL.
   returned: always
   type: str
-  sample: "books-api-prod: version 8b8d0000 serves 100% (was 4a1c0000), steps smoke 0/10/25/50/100%, 61.2 s, 31 reads, 6 writes"
+  sample: "books-api-prod: version 8b8d0000 serves 100% (was 4a1c0000), steps smoke 0/10/25/50/100%, 261.2 s, 240.3 s
+    of it analysing traffic, 61 reads, 6 writes, URL https://books-api-prod.example.workers.dev/health"
+analysis_seconds:
+  description: Seconds spent in traffic-analysis windows (waiting by design).
+  returned: always
+  type: float
+  sample: 240.3
+rolled_back_to:
+  description: The version an automatic rollback restored.
+  returned: when rolled back
+  type: str
+  sample: 4a1c0000-0000-4000-8000-000000000001
 api_calls:
   description: The number of Cloudflare API calls made.
   returned: always
