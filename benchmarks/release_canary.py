@@ -15,6 +15,14 @@ and looks) and the chance that a 10% release passes the first step (its final lo
 mean for --runs runs. Not a test: it asserts nothing.
 
     .venv/bin/python benchmarks/release_canary.py [--runs N]
+
+Results (2-core machine shared with other jobs' tests, --runs 20, 100 requests/s, 157,360 requests):
+
+    by construction (alpha 0.00075, 300 canary invocations per step, looks at 75/150/300):
+      healthy release (1% vs 1%) rolled back by the error-rate tests: at most 4.23e-04 a run; P(no rollback in 20 runs) >= 0.9916
+      10% release caught at the first step (10%): at least 0.999895 a run; P(all 20 caught) >= 0.9979
+    healthy releases against a stable version with 1% errors: 0 rollbacks in 20 runs (goal 0), median 62.3 s a run
+    releases with 10% errors: caught at the first step (10%) in 20 of 20 runs (goal all), median 14.3 s a run
 """
 import argparse
 import os

@@ -15,6 +15,19 @@ pre-flight, upload, deployments, settling, probes, reads), and the share of the 
 configured windows (goal for the default rollout: at most 20%). Not a test: it asserts nothing.
 
     .venv/bin/python benchmarks/release_rollout_time.py
+
+Results (2-core machine shared with other jobs' tests, 100 requests/s, 27,335 requests):
+
+    rollout   total (s) engine (s)  windows (s) analysing (s)   overhead       beyond
+    default       244.7      243.0          240        240.4       4.3s           2%
+    local          25.6       22.7           20         20.1       5.5s          22%
+    default rollout: 244.7 s in all, 240.4 s waiting by design (analysis windows), 4.3 s overhead; 2% beyond
+    the configured windows (goal <= 20%: met)
+    local rollout: 25.6 s in all, 20.1 s waiting by design (analysis windows), 5.5 s overhead; 22% beyond the
+    configured windows
+
+The overhead is about the same in both (Ansible's start, pre-flight, upload, five deployments, settling,
+30 probes per version and step); with 5 s windows it is a fifth of the total, with the default 60 s ones 2%.
 """
 import argparse
 import os

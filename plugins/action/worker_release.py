@@ -235,6 +235,9 @@ class Release:
                 "resume the rollout of the" if kind == "resumed rollout" else "upload a", self.fingerprint[:12], steps)
         if self.kv_to_create:
             line = "would create KV namespace(s) %s; %s" % (", ".join(self.kv_to_create), line)
+        if self.current and rel.is_foreign_rollout(self.current, self.fingerprint):
+            line = "would wait for another release rolling out (%s), then %s" % (
+                rel.describe_deployment(self.current), line[len("would "):])
         if self.workers_dev_change():
             line += "; would turn the workers.dev URL %s" % ("on" if self.p["workers_dev"] else "off")
         self.result.update(outcome="planned", plan=[line])
@@ -451,8 +454,10 @@ class Release:
         self.check_input()
         self.deadline = self.now() + self.p["wait_timeout"]
         while True:
+            # A fresh start (also after another job's release): the steps are this attempt's.
+            self.steps_done, self.result["steps"] = [], []
             self.preflight()
-            if self.current and rel.is_foreign_rollout(self.current, self.fingerprint):
+            if self.current and rel.is_foreign_rollout(self.current, self.fingerprint) and not self.check_mode:
                 self.wait_for_quiet()
                 continue
             kind = self.kind()
