@@ -73,8 +73,8 @@ options:
     type: bool
   steps:
     description:
-      - The new version's share at each step, ascending, above 0, ending at 100 - a number (C(10)) or the whole
-        split (C({new: 10, old: 90})). Every bad step is named before any API call.
+      - "The new version's share at each step, ascending, above 0, ending at 100 - a number (C(10)) or the whole
+        split (C({new: 10, old: 90})). Every bad step is named before any API call."
     type: list
     elements: raw
     default: [10, 25, 50, 100]
