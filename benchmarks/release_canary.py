@@ -58,13 +58,13 @@ def main():
         if first.rc != 0:
             raise SystemExit(first.output[-3000:])
         for number in range(1, args.runs + 1):
-            run, wall, summary = deploy(emu, *CANARY, *release("healthy-%d" % number, error_rate=0.01))
+            run, wall, _summary = deploy(emu, *CANARY, *release("healthy-%d" % number, error_rate=0.01))
             healthy.append({"rolled back": run.rc != 0, "step": rolled_back_at(run.output), "wall": wall,
                             "why": run.output[run.output.find("failed at"):][:300] if run.rc != 0 else ""})
-            print("healthy #%d: %s, %.1f s" % (number, "ROLLED BACK at %s: %s" % (healthy[-1]["step"], healthy[-1]["why"])
-                                                if run.rc else "released", wall), flush=True)
+            verdict = "ROLLED BACK at %s: %s" % (healthy[-1]["step"], healthy[-1]["why"]) if run.rc else "released"
+            print("healthy #%d: %s, %.1f s" % (number, verdict, wall), flush=True)
         for number in range(1, args.runs + 1):
-            run, wall, summary = deploy(emu, *CANARY, *release("bad10-%d" % number, error_rate=0.10))
+            run, wall, _summary = deploy(emu, *CANARY, *release("bad10-%d" % number, error_rate=0.10))
             bad.append({"step": rolled_back_at(run.output) if run.rc else "released", "wall": wall})
             print("10%% errors #%d: stopped at %s, %.1f s" % (number, bad[-1]["step"], wall), flush=True)
         sent = len(traffic.samples)

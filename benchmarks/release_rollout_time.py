@@ -69,14 +69,13 @@ def main():
                                                   "overhead", "beyond"))
     for name, window, wall, engine, waited in rows:
         configured = STEPS * window
-        print("%-8s %10.1f %10.1f %12d %12.1f %9.1fs %11.0f%%" % (name, wall, engine, configured, waited, wall - waited,
-                                                                 100.0 * (wall - configured) / wall))
+        beyond = 100.0 * (wall - configured) / wall
+        print("%-8s %10.1f %10.1f %12d %12.1f %9.1fs %11.0f%%" % (name, wall, engine, configured, waited, wall - waited, beyond))
     for name, window, wall, _engine, waited in rows:
         share = 100.0 * (wall - STEPS * window) / wall
+        goal = (" (goal <= 20%%: %s)" % ("met" if share <= 20 else "NOT met")) if name == "default" else ""
         print("%s rollout: %.1f s in all, %.1f s waiting by design (analysis windows), %.1f s overhead; %.0f%% beyond "
-              "the configured windows%s" % (name, wall, waited, wall - waited, share,
-                                           " (goal <= 20%%: %s)" % ("met" if share <= 20 else "NOT met")
-                                           if name == "default" else ""))
+              "the configured windows%s" % (name, wall, waited, wall - waited, share, goal))
 
 
 if __name__ == "__main__":
