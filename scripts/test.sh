@@ -8,6 +8,10 @@
 # fails if any did):
 #   lint         ansible-lint (production profile, .ansible-lint) and antsibull-changelog lint
 #   sanity       ansible-test sanity on the collection's files (scripts/sanity.sh)
+#   artifact     the Galaxy artifact: galaxy-importer on the built tarball and antsibull-docs
+#                lint-collection-docs --plugin-docs (scripts/artifact.sh, tools in their own venv
+#                .tmp/venvs/galaxy-importer), then tests/artifact (allow-list, shipped tests from an
+#                installed copy)
 #   unit         pytest tests/unit and the repository-level tests (tests/test_*.py:
 #                collection metadata, repository hygiene)
 #   emulator     pytest tests/emulator (the emulator against the OpenAPI schema and the official SDK)
@@ -27,7 +31,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-ALL_STAGES=(lint sanity unit emulator clients e2e integration molecule)
+ALL_STAGES=(lint sanity artifact unit emulator clients e2e integration molecule)
 # Run only when named: it needs a Cloudflare account (scripts/test.sh live).
 EXTRA_STAGES=(live)
 # The integration targets that run in live mode (docs/dev/live-mode.md says how a target becomes one).
@@ -45,7 +49,7 @@ selected=()
 for arg in "$@"; do
     case "$arg" in
         -h|--help) usage ;;
-        lint|sanity|unit|emulator|clients|e2e|integration|molecule|live) selected+=("$arg") ;;
+        lint|sanity|artifact|unit|emulator|clients|e2e|integration|molecule|live) selected+=("$arg") ;;
         *) echo "test.sh: unknown stage '$arg' (stages: ${ALL_STAGES[*]} ${EXTRA_STAGES[*]})" >&2; exit 2 ;;
     esac
 done
@@ -129,6 +133,14 @@ stage_lint() {
 
 stage_sanity() {
     bash scripts/sanity.sh
+}
+
+stage_artifact() {
+    local rc=0
+    bash scripts/artifact.sh "$RUN_DIR/artifact" || rc=1
+    echo "--- tests/artifact"
+    run_pytest tests/artifact || rc=1
+    return "$rc"
 }
 
 stage_unit() {
