@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the variables table of each role's README.md from its meta/argument_specs.yml.
 
     python scripts/role_readme.py            rewrite the tables (between the markers below)

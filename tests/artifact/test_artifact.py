@@ -41,8 +41,8 @@ FORBIDDEN = [
 
 def _run(command, **kwargs):
     proc = subprocess.run(command, capture_output=True, text=True, timeout=kwargs.pop("timeout", 300), check=False, **kwargs)
-    assert proc.returncode == 0, "%s failed (%d):\n%s\n%s" % (" ".join(map(str, command)), proc.returncode,
-                                                                proc.stdout[-4000:], proc.stderr[-4000:])
+    assert proc.returncode == 0, "%s failed (%d):\n%s\n%s" % (
+        " ".join(map(str, command)), proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:])
     return proc
 
 
