@@ -117,3 +117,29 @@ def test_the_shipped_unit_tests_pass_from_the_installed_copy(built):
     assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-2000:]
     # Running the tests leaves no link or state inside the installed collection.
     assert not (installed / ".collections").exists()
+
+
+def test_the_git_url_in_a_requirements_file_installs_the_same_collection(built, tmp_path):
+    """The README's collections/requirements.yml form (type: git), here with this checkout's committed HEAD
+    as the URL: ansible-galaxy builds it with the same build_ignore as the tarball."""
+    _tarball, names, _installed, env = built
+    head = _run(["git", "rev-parse", "HEAD"], cwd=REPO).stdout.strip()
+    requirements = tmp_path / "requirements.yml"
+    requirements.write_text(yaml.safe_dump({"collections": [{"name": "git+file://%s" % REPO, "type": "git", "version": head}]}))
+    target = tmp_path / "collections"
+    _run([BIN / "ansible-galaxy", "collection", "install", "-r", requirements, "-p", target], cwd=tmp_path,
+         env=dict(env, ANSIBLE_COLLECTIONS_PATH=str(target)))
+    installed = target / "ansible_collections" / "cfops" / "cloudflare"
+    from_git = sorted(str(p.relative_to(installed)) for p in installed.rglob("*") if p.is_file())
+    committed = set(_run(["git", "ls-tree", "-r", "--name-only", head], cwd=REPO).stdout.split())
+    # The tarball of the work tree, limited to what HEAD has, is what the git install holds.
+    expected = sorted(n for n in names if n in committed or n in ("MANIFEST.json", "FILES.json"))
+    assert from_git == expected
+
+
+def test_the_installed_collection_runs_its_playbooks_by_name_from_another_directory(built, tmp_path):
+    _tarball, _names, installed, env = built
+    for playbook in sorted(p.stem for p in (REPO / "playbooks").glob("*.yml")):
+        _run([BIN / "ansible-playbook", "cfops.cloudflare.%s" % playbook, "-i", REPO / "inventories" / "local", "--syntax-check"],
+             cwd=tmp_path, env=env, timeout=120)
+    assert (installed / "playbooks" / "deploy.yml").is_file()
