@@ -13,7 +13,7 @@ import pytest
 
 
 def collections_root():
-    import ansible_collections.cfops.cloudflare.plugins as plugins
+    from ansible_collections.cfops.cloudflare import plugins
     # .../ansible_collections/cfops/cloudflare/plugins -> the directory holding ansible_collections
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(list(plugins.__path__)[0]))))
 

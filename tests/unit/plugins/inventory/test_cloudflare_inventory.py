@@ -86,3 +86,15 @@ def test_an_api_error_fails_the_parse_with_cloudflares_message_and_no_token(inve
     with pytest.raises(errors.AnsibleParserError) as caught:
         inventory(server, [])
     assert "HTTP 403: [10000] Authentication error" in str(caught.value) and TOKEN not in str(caught.value)
+
+
+def test_a_missing_token_fails_before_any_call_naming_where_to_set_it(collection_loader, errors, tmp_path, server, monkeypatch):  # noqa: F811 pylint: disable=redefined-outer-name,unused-argument
+    from ansible.inventory.data import InventoryData
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import inventory_loader
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
+    path = tmp_path / "cloudflare.yml"
+    path.write_text("plugin: cfops.cloudflare.cloudflare\naccount_id: %s\napi_base_url: %s\n" % (ACCOUNT, server.base_url))
+    with pytest.raises(errors.AnsibleError, match="api_token is required: set api_token in the inventory file or CLOUDFLARE_API_TOKEN"):
+        inventory_loader.get("cfops.cloudflare.cloudflare").parse(InventoryData(), DataLoader(), str(path), cache=False)
+    assert server.requests == []

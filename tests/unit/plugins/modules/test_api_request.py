@@ -110,3 +110,8 @@ def test_a_get_is_retried_after_a_rate_limit(capsys, server):
                   Reply(200, envelope({"ok": True})))
     failed, result = run_module(api_request.main, capsys, server, path="/user/tokens/verify", api_max_retries=2)
     assert not failed and result["result"] == {"ok": True} and len(server.requests) == 2
+
+
+def test_an_account_placeholder_without_an_account_fails_before_any_call(capsys, server):
+    failed, result = run_module(api_request.main, capsys, server, path="/accounts/{account_id}/queues", account_id=None)
+    assert failed and "path has {account_id} but account_id is not set" in result["msg"] and server.requests == []
