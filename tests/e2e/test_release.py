@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import subprocess
+import threading
 import time
 
 import httpx
@@ -151,6 +152,24 @@ def start_deploy(emulator, *args):
                              *QUICK, *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def finish_together(jobs, timeout=300):
+    """Wait for background jobs read side by side; ``(outputs, finish times)``, each time when that job ended
+    (reading them one after the other would date a job that ended first by when the other one did)."""
+    outputs, finished = [None] * len(jobs), [None] * len(jobs)
+
+    def read(index):
+        outputs[index] = jobs[index].communicate(timeout=timeout)[0]
+        finished[index] = time.monotonic()
+
+    readers = [threading.Thread(target=read, args=(index,)) for index in range(len(jobs))]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout + 10)
+    assert None not in finished, "a job did not finish within %ss" % timeout
+    return outputs, finished
+
+
 def wait_until(predicate, timeout=120):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -178,7 +197,7 @@ def test_a_second_job_waits_for_the_release_under_way_then_releases_over_it(fres
     first = start_deploy(fresh, *release_args("a"), *SLOW_GATE)
     wait_until(lambda: len(serving(fresh)) == 2)   # the first job's release is under way
     second = start_deploy(fresh, *release_args("b"))
-    first_out, second_out = first.communicate(timeout=300)[0], second.communicate(timeout=300)[0]
+    (first_out, second_out), _finished = finish_together([first, second])
     assert first.returncode == 0, first_out[-3000:]
     assert second.returncode == 0, second_out[-3000:]
     assert "books-api-local: waiting for another release to finish (deployment " in second_out, first_out + second_out
@@ -196,10 +215,7 @@ def test_a_second_job_waits_for_the_release_under_way_then_releases_over_it(fres
 
 def test_two_jobs_started_at_once_neither_undoes_the_other(fresh, released):
     jobs = [start_deploy(fresh, *release_args("a")), start_deploy(fresh, *release_args("b"))]
-    outputs, finished = [], []
-    for job in jobs:
-        outputs.append(job.communicate(timeout=300)[0])
-        finished.append(time.time())
+    outputs, finished = finish_together(jobs)
     history = splits(fresh)
     [final] = serving(fresh)
     assert edge_versions(fresh) == {(200, final): 10}
