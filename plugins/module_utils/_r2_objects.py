@@ -134,6 +134,8 @@ class R2ObjectRunner(S3Module):
                 raise InvalidInputError("mode=put needs src or content")
             if params["src"] is not None and not os.path.isfile(params["src"]):
                 raise InvalidInputError("src %s is not a readable file" % params["src"])
+        if params["max_keys"] is not None and not 1 <= params["max_keys"] <= 1000:
+            raise InvalidInputError("max_keys must be from 1 to 1000, got %d" % params["max_keys"])
         if params["mode"] == "get" and not os.path.isdir(os.path.dirname(os.path.abspath(params["dest"]))):
             raise InvalidInputError("the directory of dest %s does not exist" % params["dest"])
 
@@ -221,9 +223,14 @@ class R2ObjectRunner(S3Module):
             self.s3.delete_object(self.params["bucket"], self.params["key"])
 
     def run_list(self):
-        objects, prefixes = self.s3.list_all(self.params["bucket"], self.params["prefix"], self.params["delimiter"] or None)
-        self.result["objects"] = objects
-        self.result["prefixes"] = prefixes
+        bucket, prefix, delimiter, max_keys = (self.params["bucket"], self.params["prefix"], self.params["delimiter"] or None,
+                                               self.params["max_keys"])
+        if max_keys is not None:
+            objects, prefixes, token = self.s3.list_page(bucket, prefix, delimiter, max_keys=max_keys)
+            truncated = token is not None
+        else:
+            (objects, prefixes), truncated = self.s3.list_all(bucket, prefix, delimiter), False
+        self.result.update(objects=objects, prefixes=prefixes, truncated=truncated)
 
     @staticmethod
     def diff_view(view):

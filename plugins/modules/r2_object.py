@@ -49,6 +49,13 @@ options:
         ListObjectsV2 C(delimiter) does (V(/) lists one "directory" level).
     type: str
     version_added: 1.2.0
+  max_keys:
+    description:
+      - With O(mode=list), list at most this many keys (1 to 1000) in one call instead of every page; RV(truncated)
+        says whether there were more. O(max_keys=1) checks in one call that the bucket exists and the key pair may
+        read it.
+    type: int
+    version_added: 1.2.0
   src:
     description: With O(mode=put), the local file to upload. Mutually exclusive with O(content).
     type: path
@@ -194,6 +201,11 @@ prefixes:
   elements: str
   sample: ["backups/local/books-data/20261123T020000Z-1a2b3c4d/"]
   version_added: 1.2.0
+truncated:
+  description: With O(max_keys), whether more keys were left out.
+  returned: when O(mode=list)
+  type: bool
+  version_added: 1.2.0
 objects:
   description: The objects under O(prefix), in key order.
   returned: when O(mode=list)
@@ -244,6 +256,7 @@ def main():
             key=dict(type="str", no_log=False),
             prefix=dict(type="str", default=""),
             delimiter=dict(type="str"),
+            max_keys=dict(type="int"),
             src=dict(type="path"),
             content=dict(type="str"),
             dest=dict(type="path"),
