@@ -293,6 +293,8 @@ def build_manifest(root, items, metadata):
     on_disk, problems = walk(root)
     on_disk.pop(MANIFEST, None)
     on_disk.pop(MANIFEST + ".partial", None)
+    if problems:
+        raise SetError("backup set %s cannot get a manifest: %s" % (root, "; ".join(problems[:20])), problems)
     items = [expand_directories(item, on_disk, problems) for item in items]
     missing = sorted({f for item in items if isinstance(item, dict) for f in (item.get("files") or [])
                       if isinstance(f, str)} - set(on_disk))
