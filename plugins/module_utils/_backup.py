@@ -273,7 +273,7 @@ def verify_set(root, check_contents=True):
             problems.append("%s has %d bytes, the manifest says %s" % (relative, on_disk[relative], files[relative].get("bytes")))
         else:
             to_hash.append(relative)
-    if check_contents and not problems:
+    if check_contents:  # only regular files of the set (the walk followed no link), so nothing outside is read
         for relative, actual in sorted(hash_files(root, to_hash).items()):
             expected = files[relative]
             if actual["sha256"] != expected.get("sha256"):

@@ -213,6 +213,10 @@ class S3Client:
     def url(self, bucket, key=None, query=None):
         path = "/" + uri_encode(bucket)
         if key is not None:
+            if any(segment in (".", "..") for segment in key.split("/")):
+                # HTTP clients (httpx too) remove such segments from a URL: the request would name another key.
+                raise S3Error("key %r cannot be addressed in a URL: it has '.' or '..' segments (list it, or delete it with "
+                              "a batch delete, e.g. r2_sync exclusive)" % key)
             path += "/" + uri_encode(key, safe="-_.~/")
         query_string = canonical_query(query or {})
         return self.endpoint_url + path + ("?" + query_string if query_string else "")

@@ -300,3 +300,11 @@ def test_a_refused_connection_is_retried_then_reported(fake):
     s3.endpoint_url = "http://127.0.0.1:1"
     with pytest.raises(S3Error, match="stopping after 4 retries: GET s3://b/k failed: ConnectError"):
         s3.request("GET", "b", "k")
+
+
+def test_a_key_with_dot_segments_is_refused_before_sending(fake):
+    server = fake(scripted())
+    s3 = client(server, Sleeps())
+    with pytest.raises(S3Error, match="cannot be addressed in a URL"):
+        s3.head_object("b", "a/../../etc/passwd")
+    assert server.seen == []
