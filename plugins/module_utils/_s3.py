@@ -59,7 +59,6 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_CODES = ("RequestTimeout",)
 THROTTLE_CODES = ("SlowDown",)
 AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Unauthorized")
-NO_SUCH_UPLOAD_CODES = ("NoSuchUpload",)
 # ListObjectsV2, ListParts, ListMultipartUploads and DeleteObjects take at most 1,000 per call.
 MAX_KEYS = 1000
 
