@@ -106,7 +106,7 @@ def fill(env, args, scratch):
     for bucket in (R2_BUCKET, "bench-backups", "bench-aws", "bench-ours"):
         env.call("POST", "/r2/buckets", json={"name": bucket})
     rng = random.Random(12)
-    sizes = [int(1024 * (1024 ** rng.random())) for _ in range(args.objects)]  # 1 KiB .. 1 MiB, log-uniform
+    sizes = [int(1024 * (1024 ** rng.random())) for _index in range(args.objects)]  # 1 KiB .. 1 MiB, log-uniform
     source = os.path.join(scratch, "random.bin")
     with open(source, "wb") as handle:
         handle.write(os.urandom(MIB + 4096))

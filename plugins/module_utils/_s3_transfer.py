@@ -217,8 +217,8 @@ def download_file(s3, bucket, key, dest, part_bytes=None, expected_size=None):
         except retryable_transport_errors() as exc:
             _unlink(handle.name)
             if not attempts.next_wait():
-                raise S3Error("GET s3://%s/%s was cut off %d times: %s: %s" % (bucket, key, attempts.retries + 1,
-                                                                              type(exc).__name__, exc)) from None
+                raise S3Error("GET s3://%s/%s was cut off %d times: %s: %s"
+                              % (bucket, key, attempts.retries + 1, type(exc).__name__, exc)) from None
         except BaseException:
             _unlink(handle.name)
             raise

@@ -50,7 +50,7 @@ options:
       - Each entry names its C(kind) (V(kv), V(d1) or V(r2)), its C(name) and the C(files) (paths relative to
         O(path)) that hold it; other keys are kept as given. KV items have one C(kv/*.jsonl) file, D1 items one
         C(d1/*.sql) file, R2 items the files under C(r2/<name>/) and optionally C(r2/<name>.objects.jsonl).
-      - An entry may give C(directories) (paths relative to O(path)) instead of, or besides, C(files): every file
+      - An entry may give C(directories) (paths relative to O(path)) instead of, or besides, C(files); every file
         below them is added to its C(files), so an R2 bucket's objects need not be listed one by one.
       - Required with O(state=present).
     type: list

@@ -256,7 +256,7 @@ def main():
             key=dict(type="str", no_log=False),
             prefix=dict(type="str", default=""),
             delimiter=dict(type="str"),
-            max_keys=dict(type="int"),
+            max_keys=dict(type="int", no_log=False),
             src=dict(type="path"),
             content=dict(type="str"),
             dest=dict(type="path"),

@@ -113,6 +113,7 @@ def test_the_api_killed_during_the_ingest_leaves_the_old_data_and_a_rerun_conver
     outcome = {}
     runner = threading.Thread(target=lambda: outcome.update(run=restore(emulator, extra)), daemon=True)
     runner.start()
+
     def ingest_hangs():
         # The fault is used up (and gone from the list) once the ingest is held; the call counts show it.
         return any(call["route"] == IMPORT_ROUTE and call["count"] >= 2 for call in emulator.calls()["calls"])

@@ -202,8 +202,8 @@ def test_list_multipart_uploads_by_prefix_and_page(s3, bucket):
     ids = [s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"] for key in ("a/1", "a/1", "a/2", "b/1")]
     listed = s3.list_multipart_uploads(Bucket=bucket, Prefix="a/")
     # By key, then by initiation time (S3's order).
-    assert [(item["Key"], item["UploadId"]) for item in listed["Uploads"]] == [("a/1", ids[0]), ("a/1", ids[1]),
-                                                                              ("a/2", ids[2])]
+    expected = [("a/1", ids[0]), ("a/1", ids[1]), ("a/2", ids[2])]
+    assert [(item["Key"], item["UploadId"]) for item in listed["Uploads"]] == expected
     first = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=2)
     assert first["IsTruncated"] is True and len(first["Uploads"]) == 2
     rest = s3.list_multipart_uploads(Bucket=bucket, KeyMarker=first["NextKeyMarker"], UploadIdMarker=first["NextUploadIdMarker"])

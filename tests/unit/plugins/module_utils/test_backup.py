@@ -33,7 +33,7 @@ def make_set(root, name, complete=True):
 
 def test_set_names_are_unique_within_a_second_and_still_sort_by_time():
     now = datetime.datetime(2026, 11, 23, 2, 0, 0, tzinfo=datetime.timezone.utc)
-    names = {new_set_name(now) for _ in range(1000)}
+    names = {new_set_name(now) for _index in range(1000)}
     assert len(names) == 1000
     assert all(name.startswith("20261123T020000Z-") and is_set_name(name) for name in names)
     assert set_time("20261123T020000Z-1a2b3c4d") == set_time("20261123T020000Z") == now
@@ -41,7 +41,7 @@ def test_set_names_are_unique_within_a_second_and_still_sort_by_time():
 
 
 def test_create_set_never_reuses_a_directory(tmp_path):
-    made = {create_set(str(tmp_path), False)[0] for _ in range(50)}
+    made = {create_set(str(tmp_path), False)[0] for _index in range(50)}
     assert len(made) == 50
     assert all(sorted(os.listdir(tmp_path / name)) == ["d1", "kv", "r2"] for name in made)
     assert oct((tmp_path / made.pop()).stat().st_mode & 0o777) == "0o700"

@@ -232,8 +232,8 @@ def test_delete_objects_is_done_when_nothing_is_left(fake):
 
 
 def test_delete_objects_reports_keys_r2_refused(fake):
-    server = fake(lambda seen: (200, {}, b"<DeleteResult><Error><Key>x</Key><Code>AccessDenied</Code>"
-                                        b"<Message>no</Message></Error></DeleteResult>"))
+    refusal = b"<DeleteResult><Error><Key>x</Key><Code>AccessDenied</Code><Message>no</Message></Error></DeleteResult>"
+    server = fake(lambda seen: (200, {}, refusal))
     with pytest.raises(S3Error, match="refused 1 key"):
         client(server, Sleeps()).delete_objects("b", ["x"])
 
