@@ -31,7 +31,10 @@ ALL_STAGES=(lint sanity unit emulator clients e2e integration molecule)
 # Run only when named: it needs a Cloudflare account (scripts/test.sh live).
 EXTRA_STAGES=(live)
 # The integration targets that run in live mode (docs/dev/live-mode.md says how a target becomes one).
-LIVE_TARGETS="dns_records_info"
+LIVE_TARGETS="dns_records_info dns_record dns_records dns_zone_export dns_zone_import healthcheck ruleset zone_settings"
+LIVE_TARGETS+=" kv_namespace kv_namespace_info queue queue_consumer"
+LIVE_TARGETS+=" worker_script worker_version worker_secret worker_info worker_cron worker_subdomain worker_route"
+LIVE_TARGETS+=" worker_custom_domain wrangler_config"
 # The emulator's default account and token (docs/dev/interfaces.md).
 EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
 EMULATOR_TOKEN="cfops-local-emulator-token"

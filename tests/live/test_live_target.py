@@ -3,11 +3,22 @@ the foreign-object guard, and emulator-only steps that skip in live mode and onl
 import pytest
 
 from tests.support.emulator import EmulatorProcess
-from tests.support.target import FAMILY, CloudflareTarget, EmulatorOnly, TargetError
+from tests.support.target import FAMILY, CloudflareTarget, EmulatorOnly, TargetError, dns_owner
 
 
 def _kv_titles(target):
     return {title for title, _id in target.inventory()["kv_namespaces"]}
+
+
+def _add_custom_rule(target, rule):
+    """Add one rule to the zone's custom-rules entrypoint, keeping the rules it has (a live zone may hold some)."""
+    entrypoint = "/zones/%s/rulesets/phases/http_request_firewall_custom/entrypoint" % target.zone_id
+    try:
+        ruleset_id = target.api("GET", entrypoint)["result"]["id"]
+    except TargetError:  # no entrypoint yet: this makes it, with this one rule
+        target.api("PUT", entrypoint, json={"rules": [rule]})
+        return
+    target.api("POST", "/zones/%s/rulesets/%s/rules" % (target.zone_id, ruleset_id), json=rule)
 
 
 def test_objects_named_with_the_run_prefix_are_removed_by_cleanup(cf_target):
@@ -17,11 +28,18 @@ def test_objects_named_with_the_run_prefix_are_removed_by_cleanup(cf_target):
     record = cf_target.api("POST", "/zones/%s/dns_records" % cf_target.zone_id,
                            json={"type": "TXT", "name": cf_target.hostname("plumbing"), "content": "cfops live plumbing",
                                  "ttl": 1})["result"]
+    srv = cf_target.api("POST", "/zones/%s/dns_records" % cf_target.zone_id,
+                        json={"type": "SRV", "name": "_sip._tcp." + cf_target.hostname("plumbing"), "ttl": 1,
+                              "data": {"priority": 1, "weight": 5, "port": 5060, "target": "sip.example.com"}})["result"]
+    rule = cf_target.name("plumbing-rule")
+    _add_custom_rule(cf_target, {"ref": rule, "expression": 'http.request.uri.path eq "/cfops-plumbing"', "action": "block"})
     assert kv in _kv_titles(cf_target)
+    assert "dns_records" not in cf_target.foreign()  # an SRV record under a prefixed name is the run's own
     deleted = cf_target.cleanup()
-    assert kv in deleted["kv_namespaces"] and record["name"] in deleted["dns_records"]
+    assert kv in deleted["kv_namespaces"] and {record["name"], srv["name"]} <= set(deleted["dns_records"])
+    assert deleted["ruleset_rules"] == [rule]
     assert kv not in _kv_titles(cf_target)
-    assert not [name for name, _id in cf_target.inventory()["dns_records"] if cf_target.owns(name)]
+    assert not [name for name, _id in cf_target.inventory()["dns_records"] if cf_target.owns(dns_owner(name))]
 
 
 def test_emulator_only_steps_run_on_the_emulator_and_skip_live(cf_target):

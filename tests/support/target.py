@@ -8,10 +8,12 @@
         target.calls()                                  # emulator only: skipped (EmulatorOnly) in live mode
 
 Every object a test makes is named with the run prefix (``cfops-test-<8 hex>-``); ``cleanup()`` deletes
-every object of the account (and DNS record of the test zone) whose name starts with it, whatever the
-test registered. ``check_account()`` refuses an account holding Workers, KV namespaces, D1 databases, R2
-buckets, queues or test-zone DNS records that are not named ``cfops-test-...`` unless
-``CFOPS_LIVE_ALLOW_FOREIGN=1``. Standard library only (plus pytest when it is there, for the skip).
+every object of the account (and DNS record of the test zone, and rule of its phase entrypoints by ``ref``)
+whose name starts with it, whatever the test registered (for a DNS record, its name without leading
+``_service._proto`` labels: ``dns_owner``).
+``check_account()`` refuses an account holding Workers, KV namespaces, D1 databases, R2 buckets, queues or
+test-zone DNS records that are not named ``cfops-test-...`` unless ``CFOPS_LIVE_ALLOW_FOREIGN=1``.
+Standard library only (plus pytest when it is there, for the skip).
 
 Command line (scripts/test.sh live): ``python -m tests.support.target check|cleanup|inventory``, reading
 the CFOPS_LIVE_* variables and CFOPS_LIVE_RUN_PREFIX.
@@ -53,6 +55,15 @@ class EmulatorOnly(_SkipBase):
             super().__init__(message)
         else:
             super().__init__(msg=message, pytrace=False)
+
+
+def dns_owner(name):
+    """The name a DNS record belongs to: its leading underscore labels dropped (``_sip._tcp.<prefix>srv.<zone>``
+    belongs to ``<prefix>srv.<zone>``), since Cloudflare wants SRV names to start ``_service._proto``."""
+    labels = str(name).lower().split(".")
+    while len(labels) > 1 and labels[0].startswith("_"):
+        labels.pop(0)
+    return ".".join(labels)
 
 
 def new_run_prefix():
@@ -220,7 +231,8 @@ class CloudflareTarget:
         inventory = self.inventory() if inventory is None else inventory
         found = {}
         for kind, items in inventory.items():
-            names = sorted(name for name, _id in items if not str(name).lower().startswith(FAMILY))
+            names = sorted(name for name, _id in items
+                           if not (dns_owner(name) if kind == "dns_records" else str(name).lower()).startswith(FAMILY))
             if names:
                 found[kind] = names
         return found
@@ -249,8 +261,9 @@ class CloudflareTarget:
             except TargetError as exc:
                 failures.append("%s %s: %s" % (kind, name, exc))
 
-        steps = [self._cleanup_dns, self._cleanup_healthchecks, self._cleanup_routes, self._cleanup_custom_domains,
-                 self._cleanup_queues, self._cleanup_workers, self._cleanup_kv, self._cleanup_d1, self._cleanup_r2]
+        steps = [self._cleanup_dns, self._cleanup_healthchecks, self._cleanup_rules, self._cleanup_routes,
+                 self._cleanup_custom_domains, self._cleanup_queues, self._cleanup_workers, self._cleanup_kv,
+                 self._cleanup_d1, self._cleanup_r2]
         for step in steps:
             try:
                 step(attempt)
@@ -262,13 +275,23 @@ class CloudflareTarget:
 
     def _cleanup_dns(self, attempt):
         for record in list(self._pages("/zones/%s/dns_records" % self.zone_id, 5000)):
-            if self.owns(record["name"]):
+            if self.owns(dns_owner(record["name"])):
                 attempt("dns_records", record["name"], "DELETE", "/zones/%s/dns_records/%s" % (self.zone_id, record["id"]))
 
     def _cleanup_healthchecks(self, attempt):
         for check in list(self._pages("/zones/%s/healthchecks" % self.zone_id, 100)):
             if self.owns(check.get("name")):
                 attempt("healthchecks", check["name"], "DELETE", "/zones/%s/healthchecks/%s" % (self.zone_id, check["id"]))
+
+    def _cleanup_rules(self, attempt):
+        # Rules of the test zone's phase entrypoints whose ref is prefixed; each goes alone, so other rules stay.
+        for ruleset in self.api("GET", "/zones/%s/rulesets" % self.zone_id)["result"] or []:
+            if ruleset.get("kind") != "zone":
+                continue
+            path = "/zones/%s/rulesets/%s" % (self.zone_id, ruleset["id"])
+            for rule in self.api("GET", path)["result"].get("rules") or []:
+                if self.owns(rule.get("ref")):
+                    attempt("ruleset_rules", rule["ref"], "DELETE", path + "/rules/%s" % rule["id"])
 
     def _cleanup_routes(self, attempt):
         for route in self.api("GET", "/zones/%s/workers/routes" % self.zone_id)["result"] or []:

@@ -6,7 +6,7 @@ an unknown namespace with 10009 too (kv/namespace.test.ts). Either way the modul
 import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.modules import kv_entry
-from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import ACCOUNT_ID, module_result, writes
+from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import module_result, writes
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope, failure
 
 NAMESPACE = "4" * 32

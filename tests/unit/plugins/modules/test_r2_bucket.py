@@ -7,7 +7,7 @@ nobody confirmed. The module must read each as "no policy".
 import pytest
 
 from ansible_collections.cfops.cloudflare.plugins.modules import r2_bucket
-from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import ACCOUNT_ID, module_result, writes
+from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import module_result, writes
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope, failure
 
 BUCKET = {"name": "books-assets", "creation_date": "2026-01-01T00:00:00.000Z", "location": "enam",

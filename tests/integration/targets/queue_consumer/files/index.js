@@ -1,0 +1,6 @@
+// The Worker the consumer belongs to: it takes every batch.
+export default {
+  async queue(batch) {
+    batch.ackAll();
+  },
+};
