@@ -309,8 +309,10 @@ class R2SyncRunner(S3Module):
                 entry = checksums[relative]
                 self.digests[relative] = {"size": entry["bytes"], "md5": entry.get("md5"), "sha256": entry["sha256"]}
         remote = self.remote_objects()
-        # Hash what the manifest gives no MD5 for, several files at once.
-        to_hash = [relative for relative in files if not self.digests.get(relative, {}).get("md5")]
+        # Only a file with an object of its size needs hashing to be compared (MD5: the ETag's hash), unless the
+        # manifest gives it; the files to upload are hashed in full by the transfer itself.
+        to_hash = [relative for relative, size in files.items()
+                   if relative in remote and remote[relative]["size"] == size and not self.digests.get(relative, {}).get("md5")]
         self.digests.update(self.hash_locally(to_hash))
         plan = Plan()
         unknown = []
@@ -319,8 +321,11 @@ class R2SyncRunner(S3Module):
             if item is None:
                 plan.added.append(relative)
                 continue
+            if item["size"] != size:
+                plan.changed.append(relative)
+                continue
             match = local_matches_remote(item["etag"], None, item["size"], self.digests[relative], self.part_bytes)
-            if match is None and item["size"] == size:
+            if match is None:
                 unknown.append(relative)
             elif match:
                 plan.unchanged.append(relative)
@@ -348,11 +353,20 @@ class R2SyncRunner(S3Module):
         return problems
 
     def hash_locally(self, relatives):
+        """MD5 (and the multipart ETag at our part size) of files to compare, a few at once."""
         part_bytes = self.part_bytes
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.pool, 8)) as pool:
-            results = pool.map(lambda relative: (relative, hash_file(os.path.join(self.path, relative), part_bytes)),
+            results = pool.map(lambda relative: (relative, hash_file(os.path.join(self.path, relative), part_bytes, False)),
                                relatives)
             return dict(results)
+
+    def full_digests(self, relative):
+        """``{size, md5, sha256}`` of a local file: the manifest's, or read now."""
+        digests = self.digests.get(relative) or {}
+        if not digests.get("sha256") or not digests.get("md5"):
+            digests = hash_file(os.path.join(self.path, relative), self.part_bytes)
+            self.digests[relative] = digests
+        return digests
 
     def resolve_with_head(self, relatives, plan):
         """Multipart objects of another part size: their ``sha256`` metadata decides (one HEAD each)."""
@@ -362,7 +376,7 @@ class R2SyncRunner(S3Module):
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.pool) as pool:
             for relative, headers in pool.map(head, relatives):
                 sha256 = (headers or {}).get("x-amz-meta-" + SHA256_METADATA)
-                same = sha256 is not None and sha256 == self.digests[relative]["sha256"]
+                same = sha256 is not None and sha256 == self.full_digests(relative)["sha256"]
                 (plan.unchanged if same else plan.changed).append(relative)
 
     def run_upload(self, plan):
@@ -377,9 +391,9 @@ class R2SyncRunner(S3Module):
             if entry.get("marker"):
                 self.s3.request("PUT", bucket, key, headers=dict(headers, **{"Content-Length": "0"}), body=b"")
                 return 0
-            upload_file(self.s3, bucket, key, os.path.join(self.path, relative), self.digests[relative], headers,
-                        self.part_bytes)
-            return self.digests[relative]["size"]
+            digests = self.full_digests(relative)
+            upload_file(self.s3, bucket, key, os.path.join(self.path, relative), digests, headers, self.part_bytes)
+            return digests["size"]
 
         self.transfer_all(plan.transfers(), upload)
         if self.failures or not plan.removed:

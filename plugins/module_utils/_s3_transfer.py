@@ -63,16 +63,17 @@ def part_count(size, part_bytes):
 class ContentHasher:
     """MD5 and SHA-256 of a stream, and the part MD5s for each candidate part size (multipart ETags)."""
 
-    def __init__(self, size=None, part_sizes=()):
+    def __init__(self, size=None, part_sizes=(), with_sha256=True):
         self.md5 = hashlib.md5()
-        self.sha256 = hashlib.sha256()
+        self.sha256 = hashlib.sha256() if with_sha256 else None
         self.size = 0
         # part size -> [md5 of each finished part], md5 of the current part, bytes in it
         self._parts = {part: ([], hashlib.md5(), 0) for part in part_sizes if size is None or size > part}
 
     def update(self, chunk):
         self.md5.update(chunk)
-        self.sha256.update(chunk)
+        if self.sha256 is not None:
+            self.sha256.update(chunk)
         self.size += len(chunk)
         for part, (done, current, filled) in list(self._parts.items()):
             view = memoryview(chunk)
@@ -95,12 +96,15 @@ class ContentHasher:
         return etags
 
     def digests(self):
-        return {"size": self.size, "md5": self.md5.hexdigest(), "sha256": self.sha256.hexdigest()}
+        return {"size": self.size, "md5": self.md5.hexdigest(),
+                "sha256": self.sha256.hexdigest() if self.sha256 is not None else None}
 
 
-def hash_file(path, part_bytes=None):
-    """``{size, md5, sha256, multipart_etag}`` of a file (``multipart_etag`` at ``part_bytes``, when larger)."""
-    hasher = ContentHasher(os.path.getsize(path), (part_bytes,) if part_bytes else ())
+def hash_file(path, part_bytes=None, with_sha256=True):
+    """``{size, md5, sha256, multipart_etag}`` of a file (``multipart_etag`` at ``part_bytes``, when larger).
+
+    ``with_sha256=False`` leaves ``sha256`` None: enough to compare with an ETag, and a third cheaper."""
+    hasher = ContentHasher(os.path.getsize(path), (part_bytes,) if part_bytes else (), with_sha256)
     for chunk in file_chunks(path):
         hasher.update(chunk)
     result = hasher.digests()

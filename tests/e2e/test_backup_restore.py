@@ -260,6 +260,24 @@ def test_a_damaged_set_is_refused_before_any_write(filled, fresh, tmp_path):
     assert "has no manifest.json: it is partial" in restore.output, restore.output
 
 
+@pytest.mark.parametrize("missing, message", [
+    ("backup_upload_bucket", "books-local-nothing"),
+    ("backup_kv_namespaces", "No KV namespace titled not-a-namespace in the account; nothing was exported."),
+    ("backup_r2_buckets", "s3://not-a-bucket failed with HTTP 404 NoSuchBucket"),
+])
+def test_a_missing_source_or_upload_bucket_fails_before_the_export(filled, fresh, tmp_path, missing, message):
+    wrong = {"backup_upload_bucket": "books-local-nothing", "backup_kv_namespaces": ["not-a-namespace"],
+             "backup_r2_buckets": ["not-a-bucket"]}[missing]
+    fresh.reset_calls()
+    backup = run_playbook(fresh, "-e", backup_vars(tmp_path, **{missing: wrong}), playbook="playbooks/backup.yml")
+    assert backup.rc != 0
+    assert message in " ".join(backup.output.split()), backup.output
+    assert not (tmp_path / APP).exists()  # no set was started
+    routes = {call["route"] for call in fresh.calls()["calls"]}
+    assert not routes & {"/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get",
+                         "/accounts/{account_id}/d1/database/{database_id}/export", "s3:GetObject"}, routes
+
+
 def test_prod_restore_needs_confirmation(fresh, tmp_path):
     result = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml", inventory="inventories/prod")
     assert result.rc != 0
