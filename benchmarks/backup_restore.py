@@ -25,7 +25,10 @@ original. Not a test: it prints figures and fails only when a run fails or the r
 awscli: `python3.11 -m venv .tmp/awscli-venv && .tmp/awscli-venv/bin/pip install awscli==1.46.3` (awscli caps
 docutils at 0.19 while the project pins 0.23, so it cannot go into .venv). Without it the side-by-side is skipped.
 
-Results on the 2-core development machine (shared with other jobs), defaults: see benchmarks/backup_restore.txt.
+Results on the 2-core development machine (shared with other jobs), defaults: benchmarks/backup_restore.txt (backup 34 s,
+restore after a wipe 42 s, no-op restore 20 s with 10 S3 calls (listings), 33 % failing 271 s and converged; r2_sync
+download 23.5 s vs aws s3 sync 34.3 s, upload 31.1 s vs 45.1 s, no-op 5.5 s vs 2.2 s (every file hashed: MD5 is
+checked, not mtimes) and 2.2 s with the manifest, as the restore runs it).
 """
 import argparse
 import concurrent.futures
