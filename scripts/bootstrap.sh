@@ -6,7 +6,10 @@
 #      (skipped while a stamp of the requirement files' sha256 still matches)
 #   3. the link .collections/ansible_collections/cfops/cloudflare -> this repository, so Ansible
 #      and Python find the checkout as the collection cfops.cloudflare (ansible.cfg puts
-#      .collections on the collections path)
+#      .collections on the collections path), and the same link as playbooks/collections/...: Ansible
+#      always searches the collections/ directory next to a playbook, so
+#      ansible-playbook /path/to/checkout/playbooks/deploy.yml works from any directory, without
+#      ./ansible.cfg (git-ignored: ansible-test allows no committed link to a directory)
 #   4. the offline pip stand-in for ansible-test (scripts/get_pip_offline.py) at
 #      ~/.ansible/test/cache/get_pip_<version>.py, for the pip version ansible-test asks for:
 #      ansible-test would otherwise download get-pip.py from a host this project cannot reach.
@@ -68,6 +71,14 @@ if [ "$(cd "$LINK" 2>/dev/null && pwd -P)" != "$(pwd -P)" ]; then
     mkdir -p "$LINK_DIR"
     rm -rf "$LINK"
     ln -s ../../.. "$LINK"
+fi
+
+ADJACENT_DIR="$REPO/playbooks/collections/ansible_collections/cfops"
+if [ "$(cd "$ADJACENT_DIR/cloudflare" 2>/dev/null && pwd -P)" != "$(pwd -P)" ]; then
+    log "linking playbooks/collections/ansible_collections/cfops/cloudflare -> $REPO"
+    mkdir -p "$ADJACENT_DIR"
+    rm -rf "$ADJACENT_DIR/cloudflare"
+    ln -s ../../../.. "$ADJACENT_DIR/cloudflare"
 fi
 
 # 4. the offline get-pip stand-in, for every pip version this ansible-test bootstraps with

@@ -8,6 +8,10 @@
 # fails if any did):
 #   lint         ansible-lint (production profile, .ansible-lint) and antsibull-changelog lint
 #   sanity       ansible-test sanity on the collection's files (scripts/sanity.sh)
+#   artifact     the Galaxy artifact: galaxy-importer on the built tarball and antsibull-docs
+#                lint-collection-docs --plugin-docs (scripts/artifact.sh, tools in their own venv
+#                .tmp/venvs/galaxy-importer), then tests/artifact (allow-list, shipped tests from an
+#                installed copy)
 #   unit         pytest tests/unit and the repository-level tests (tests/test_*.py:
 #                collection metadata, repository hygiene)
 #   emulator     pytest tests/emulator (the emulator against the OpenAPI schema and the official SDK)
@@ -16,6 +20,10 @@
 #                (the live-capable tests, against an emulator here)
 #   integration  ansible-test integration, every target, against an emulator started for it
 #   molecule     molecule test -s <each scenario of extensions/molecule>, from the repository root
+#   matrix       the support matrix (scripts/matrix.sh): for each other ansible-core line that
+#                requires_ansible admits (constraints/ansible-core-<line>.txt, a venv per line under
+#                .tmp/venvs), ansible-test sanity, the unit tests and one release of the example Worker
+#                (tests/matrix); the .venv line gets the same release (its sanity and unit are above)
 #   live         (only when named; not part of a full run) the live-capable tests against a real Cloudflare
 #                account: needs CFOPS_LIVE_API_TOKEN, CFOPS_LIVE_ACCOUNT_ID, CFOPS_LIVE_ZONE (and optionally
 #                CFOPS_LIVE_API_BASE_URL, CFOPS_LIVE_TARGETS, CFOPS_LIVE_ALLOW_FOREIGN=1); docs/dev/live-mode.md
@@ -27,7 +35,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-ALL_STAGES=(lint sanity unit emulator clients e2e integration molecule)
+ALL_STAGES=(lint sanity artifact unit emulator clients e2e integration molecule matrix)
 # Run only when named: it needs a Cloudflare account (scripts/test.sh live).
 EXTRA_STAGES=(live)
 # The integration targets that run in live mode (docs/dev/live-mode.md says how a target becomes one).
@@ -48,7 +56,7 @@ selected=()
 for arg in "$@"; do
     case "$arg" in
         -h|--help) usage ;;
-        lint|sanity|unit|emulator|clients|e2e|integration|molecule|live) selected+=("$arg") ;;
+        lint|sanity|artifact|unit|emulator|clients|e2e|integration|molecule|matrix|live) selected+=("$arg") ;;
         *) echo "test.sh: unknown stage '$arg' (stages: ${ALL_STAGES[*]} ${EXTRA_STAGES[*]})" >&2; exit 2 ;;
     esac
 done
@@ -132,6 +140,14 @@ stage_lint() {
 
 stage_sanity() {
     bash scripts/sanity.sh
+}
+
+stage_artifact() {
+    local rc=0
+    bash scripts/artifact.sh "$RUN_DIR/artifact" || rc=1
+    echo "--- tests/artifact"
+    run_pytest tests/artifact || rc=1
+    return "$rc"
 }
 
 stage_unit() {
@@ -234,6 +250,10 @@ stage_molecule() {
     done
     [ "$rc" -eq 0 ] || echo "test.sh: molecule scenario(s) failed: ${failed_scenarios[*]}" >&2
     return "$rc"
+}
+
+stage_matrix() {
+    bash scripts/matrix.sh
 }
 
 bash scripts/bootstrap.sh

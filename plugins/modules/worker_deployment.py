@@ -76,6 +76,16 @@ options:
       - A message stored with the deployment (C(workers/message)).
       - Named so because Ansible reserves the option name C(message).
     type: str
+  expected_deployment_id:
+    description:
+      - Compare-and-set, for jobs that must not undo each other - the id of the deployment the caller read and
+        means to replace (for example C(current_deployment.id) from M(cfops.cloudflare.worker_info)).
+      - When the current deployment is another one, the module fails without writing, naming it (another job
+        changed the Worker since). After a write it checks its deployment is the newest and directly follows
+        this one, and fails (changed) naming the other deployment when another job wrote in between or right after.
+      - Cloudflare's deployments API takes no precondition itself, so this is checked by reads around the write.
+    type: str
+    version_added: 1.2.0
 seealso:
   - module: cfops.cloudflare.worker_version
   - module: cfops.cloudflare.worker_info
@@ -95,6 +105,12 @@ EXAMPLES = r"""
     script_name: books-api-prod
     rollback: true
     deployment_message: "health gate failed"
+
+- name: Roll back, unless another job deployed since we looked
+  cfops.cloudflare.worker_deployment:
+    script_name: books-api-prod
+    rollback: true
+    expected_deployment_id: "{{ before.current_deployment.id }}"
 
 - name: Roll back to a known version, even though a secret changed since
   cfops.cloudflare.worker_deployment:
@@ -160,6 +176,18 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import (
 )
 
 
+def describe(deployment):
+    if not deployment:
+        return "none"
+    message = ((deployment.get("annotations") or {}).get("workers/message") or "").strip()
+    return "%s (%s%s)" % (deployment.get("id"), " + ".join("%s %g%%" % (v, p) for v, p in split_of(deployment)),
+                          (', "%s"' % message) if message else "")
+
+
+class WrittenConflict(InvalidInputError):
+    """A compare-and-set write that another job's deployment came between or right after."""
+
+
 class WorkerDeploymentModule(CloudflareModule):
 
     def execute(self):
@@ -171,6 +199,10 @@ class WorkerDeploymentModule(CloudflareModule):
         wanted = validate_split(params["versions"]) if params["versions"] else None
         deployments = self.client.get(scripts_path(self.account_id, name, "deployments")).get("deployments") or []
         current = deployments[0] if deployments else None
+        expected = params["expected_deployment_id"]
+        if expected is not None and (current or {}).get("id") != expected:
+            raise InvalidInputError("Worker %s: the current deployment is %s, not %s: another job changed it since; "
+                                    "nothing written" % (name, describe(current), expected))
         deployable = None
         if params["rollback"]:
             deployable = self.deployable_versions()
@@ -195,7 +227,22 @@ class WorkerDeploymentModule(CloudflareModule):
             deployment = dict(body, id=None, created_on=None)
         else:
             deployment = self.create(body)
+            if expected is not None:
+                self.verify_written(deployment, expected)
         self.result.update(deployment=deployment, serving_versions=deployment["versions"])
+
+    def verify_written(self, deployment, expected):
+        """After a compare-and-set write: ours must be the newest deployment, right after ``expected``."""
+        name = self.params["script_name"]
+        deployments = self.client.get(scripts_path(self.account_id, name, "deployments")).get("deployments") or []
+        ids = [d.get("id") for d in deployments]
+        if not ids or ids[0] != deployment.get("id"):
+            raise WrittenConflict("Worker %s: another job deployed right after this one (%s replaced our %s)"
+                                  % (name, describe(deployments[0] if deployments else None), deployment.get("id")))
+        if len(ids) < 2 or ids[1] != expected:
+            raise WrittenConflict("Worker %s: another job deployed between the check and the write (%s), which our %s "
+                                  "replaced" % (name, describe(deployments[1] if len(deployments) > 1 else None),
+                                                deployment.get("id")))
 
     def deployable_versions(self):
         path = scripts_path(self.account_id, self.params["script_name"], "versions")
@@ -262,6 +309,7 @@ def main():
             rollback_to=dict(type="str"),
             force=dict(type="bool", default=False),
             deployment_message=dict(type="str"),
+            expected_deployment_id=dict(type="str"),
         ),
         mutually_exclusive=[("versions", "rollback_to")],
         supports_check_mode=True,

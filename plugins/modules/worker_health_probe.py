@@ -15,11 +15,16 @@ description:
     the latency and the version marker of every response, then judges three gates - the error rate
     against O(max_error_rate), the 95th percentile latency against O(max_p95_ms) and, when
     O(expect_version) is given, that every response came from that version.
-  - A response is an error when its status is not in O(expect_status), or when the request failed
-    (connection refused, timeout); failed requests are counted under the status C(error).
-  - The version marker of a response is the O(version_header) response header (the local emulator's edge
-    sets C(x-cfops-version-id) on every response; a real Worker can set it from its C(version_metadata)
-    binding), or else the O(version_field) of its JSON body.
+  - A response is an error when its status is not in O(expect_status), or when the request failed;
+    a failed request is counted under C(error:<cause>) - C(dns) (name resolution), C(connect), C(tls),
+    C(timeout), C(protocol) (the connection broke) - and the gate's message names the cause with an example.
+  - The version marker of a response is the O(version_field) of its JSON body, which the Worker fills from
+    its C(version_metadata) binding (Cloudflare adds no version header); O(version_header) reads a response
+    header first instead, for a Worker that sets one.
+  - With O(target_version) (and O(script_name)) every request carries Cloudflare's
+    C(Cloudflare-Workers-Version-Overrides) header, so it reaches that version when it is in the Worker's
+    current deployment (at any share, 0% included); a version outside the deployment is ignored by
+    Cloudflare and the request is routed by the percentages, which the version marker then shows.
   - It never fails the task because a gate failed, unless O(fail_on_gate=true); the result's
     RV(passed) and RV(failed_gates) say what failed, with the measured value and the threshold, so a
     role can decide (roll back, then fail). It fails when O(url) or the options are not usable.
@@ -83,9 +88,17 @@ options:
         from it, the gates are judged on every response (RV(gated_requests) says how many were judged).
     type: str
   version_header:
-    description: The response header that carries the version marker.
+    description:
+      - A response header that carries the version marker, read before O(version_field). Unset by default.
     type: str
-    default: x-cfops-version-id
+  script_name:
+    description: The Worker's name, the key of the version-override header (required with O(target_version)).
+    type: str
+  target_version:
+    description:
+      - Send every request to this version with Cloudflare's C(Cloudflare-Workers-Version-Overrides) header.
+      - Combine with O(expect_version) to prove the override was applied.
+    type: str
   version_field:
     description: The field of a JSON response body that carries the version marker, read when the header is absent.
     type: str
@@ -125,12 +138,19 @@ EXAMPLES = r"""
     max_p95_ms: 500
   register: gate
 
-- name: Through the local emulator's edge, and every response must come from the new version
+- name: Smoke-test a version deployed at 0% before any user reaches it
+  cfops.cloudflare.worker_health_probe:
+    url: https://books-api-prod.example.workers.dev/health
+    script_name: books-api-prod
+    target_version: "{{ candidate.version.id }}"
+    expect_version: "{{ candidate.version.id }}"
+    fail_on_gate: true
+
+- name: Through the local emulator's edge
   cfops.cloudflare.worker_health_probe:
     url: http://127.0.0.1:8792/health
     host_header: books-api-local.cfops-local.workers.dev
-    expect_version: "{{ candidate.version.id }}"
-    fail_on_gate: true
+    requests: 10
 """
 
 RETURN = r"""
@@ -165,10 +185,15 @@ gated_requests:
   type: int
   sample: 20
 status_counts:
-  description: Responses per status code (as a string), C(error) for failed requests.
+  description: Responses per status code (as a string); failed requests as C(error:<cause>).
   returned: always
   type: dict
-  sample: {"200": 19, "500": 1}
+  sample: {"200": 18, "500": 1, "error:timeout": 1}
+failure_causes:
+  description: Each reason requests failed (status or cause), with its count and an example error.
+  returned: always
+  type: str
+  sample: "status 500 x1, timed out x1 (ReadTimeout: timed out)"
 versions_seen:
   description: Responses per version marker, C(unknown) for responses without one.
   returned: always
@@ -196,53 +221,26 @@ failed_gates:
       message: "error rate 25.0% > 5.0% (5 of 20 responses failed: 500 x5)"
 """
 
-import concurrent.futures
-import json
-import math
-import time
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    import httpx
-except ImportError:
-    httpx = None
-    HTTPX_IMPORT_ERROR = traceback.format_exc()
-else:
-    HTTPX_IMPORT_ERROR = None
+from ansible_collections.cfops.cloudflare.plugins.module_utils._probe import (
+    HTTPX_IMPORT_ERROR,
+    ProbeInputError,
+    count,
+    failure_summary,
+    httpx,
+    measure,
+    override_header,
+    percentile,
+    version_marker,
+)
+from ansible_collections.cfops.cloudflare.plugins.module_utils._probe import run_probe as send_probes
 
-UNKNOWN_VERSION = "unknown"
-TRANSPORT_ERROR = "error"
+# Re-exported for the module's unit tests.
+__all__ = ["ProbeInputError", "percentile", "version_marker"]
+
 MAX_REQUESTS = 10000
 MAX_CONCURRENCY = 64
-
-
-class ProbeInputError(ValueError):
-    pass
-
-
-def percentile(values, share):
-    """Nearest-rank percentile (``share`` 0-1) of ``values``; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, int(math.ceil(share * len(ordered))))
-    return round(ordered[rank - 1], 1)
-
-
-def version_marker(headers, body, version_header, version_field):
-    """The version a response came from: the header, else the JSON body's (dotted) field, else UNKNOWN_VERSION."""
-    marker = headers.get(version_header) if headers is not None else None
-    if marker:
-        return marker
-    try:
-        value = json.loads(body) if body else None
-    except ValueError:
-        value = None
-    for part in version_field.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return str(value) if isinstance(value, (str, int)) and value != "" else UNKNOWN_VERSION
 
 
 def check_input(params):
@@ -262,35 +260,23 @@ def check_input(params):
         raise ProbeInputError("max_p95_ms must be more than 0, got %g" % params["max_p95_ms"])
     if not params["expect_status"]:
         raise ProbeInputError("expect_status must list at least one status code")
+    if params.get("target_version"):
+        if not params.get("script_name"):
+            raise ProbeInputError("target_version needs script_name (the key of the version-override header)")
+        override_header(params["script_name"], params["target_version"])
 
 
-def probe_once(client, url, headers, params):
-    """One GET: ``{status, ms, version}``; status TRANSPORT_ERROR when the request failed."""
-    started = time.monotonic()
-    try:
-        response = client.get(url, headers=headers)
-        status, marker = str(response.status_code), version_marker(
-            response.headers, response.content, params["version_header"], params["version_field"])
-    except httpx.HTTPError:
-        status, marker = TRANSPORT_ERROR, UNKNOWN_VERSION
-    return {"status": status, "ms": (time.monotonic() - started) * 1000.0, "version": marker}
+def request_headers(params):
+    headers = {"Host": params["host_header"]} if params["host_header"] else {}
+    if params.get("target_version"):
+        headers.update(override_header(params["script_name"], params["target_version"]))
+    return headers
 
 
 def run_probe(params):
-    headers = {"Host": params["host_header"]} if params["host_header"] else {}
-    with httpx.Client(timeout=params["timeout"], verify=params["validate_certs"], trust_env=False,
-                      follow_redirects=False) as client:
-        for _number in range(params["warmup"]):
-            probe_once(client, params["url"], headers, params)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=params["concurrency"]) as pool:
-            return list(pool.map(lambda _n: probe_once(client, params["url"], headers, params), range(params["requests"])))
-
-
-def _count(items, key):
-    counts = {}
-    for item in items:
-        counts[item[key]] = counts.get(item[key], 0) + 1
-    return dict(sorted(counts.items()))
+    return send_probes(params["url"], params["requests"], concurrency=params["concurrency"], timeout=params["timeout"],
+                       headers=request_headers(params), warmup=params["warmup"], validate_certs=params["validate_certs"],
+                       version_header=params["version_header"], version_field=params["version_field"])
 
 
 def judge(samples, params):
@@ -300,28 +286,23 @@ def judge(samples, params):
         sample["error"] = sample["status"] not in expected
     canary = [s for s in samples if params["canary_version"] and s["version"] == params["canary_version"]]
     judged = canary or samples
-    errors = sum(1 for s in judged if s["error"])
-    error_rate = round(errors / float(len(judged)), 4) if judged else 0.0
-    latencies = [s["ms"] for s in judged]
-    result = {
-        "requests": len(samples), "gated_requests": len(judged), "errors": errors, "error_rate": error_rate,
-        "p50_ms": percentile(latencies, 0.5), "p95_ms": percentile(latencies, 0.95),
-        "status_counts": _count(samples, "status"), "versions_seen": _count(samples, "version"),
-        "errors_by_version": {version: sum(1 for s in samples if s["version"] == version and s["error"])
-                              for version in sorted({s["version"] for s in samples})},
-    }
+    numbers = measure(judged, params["expect_status"])
+    result = dict(numbers)
+    result.update(requests=len(samples), gated_requests=len(judged), status_counts=count(samples, "status"),
+                  versions_seen=count(samples, "version"), failure_causes=failure_summary(samples, expected, params["url"]))
+    result["errors_by_version"] = {version: sum(1 for s in samples if s["version"] == version and s["error"])
+                                   for version in sorted({s["version"] for s in samples})}
     whose = "version %s's " % params["canary_version"] if canary else ""
     failed = []
-    if error_rate > params["max_error_rate"]:
-        bad = ", ".join("%s x%d" % (status, count) for status, count in
-                        _count([s for s in judged if s["error"]], "status").items())
-        failed.append({"gate": "error_rate", "measured": error_rate, "threshold": params["max_error_rate"],
+    if numbers["error_rate"] > params["max_error_rate"]:
+        failed.append({"gate": "error_rate", "measured": numbers["error_rate"], "threshold": params["max_error_rate"],
                        "message": "error rate %.1f%% > %.1f%% (%d of %d %sresponses failed: %s)"
-                       % (error_rate * 100, params["max_error_rate"] * 100, errors, len(judged), whose, bad)})
-    if result["p95_ms"] > params["max_p95_ms"]:
-        failed.append({"gate": "p95_latency", "measured": result["p95_ms"], "threshold": params["max_p95_ms"],
+                       % (numbers["error_rate"] * 100, params["max_error_rate"] * 100, numbers["errors"], len(judged),
+                          whose, failure_summary(judged, expected, params["url"]))})
+    if numbers["p95_ms"] > params["max_p95_ms"]:
+        failed.append({"gate": "p95_latency", "measured": numbers["p95_ms"], "threshold": params["max_p95_ms"],
                        "message": "p95 latency %.0f ms > %.0f ms (over %d %sresponses)"
-                       % (result["p95_ms"], params["max_p95_ms"], len(judged), whose)})
+                       % (numbers["p95_ms"], params["max_p95_ms"], len(judged), whose)})
     if params["expect_version"]:
         others = {v: n for v, n in result["versions_seen"].items() if v != params["expect_version"]}
         if others:
@@ -344,7 +325,9 @@ ARGUMENT_SPEC = dict(
     expect_status=dict(type="list", elements="int", default=[200]),
     expect_version=dict(type="str"),
     canary_version=dict(type="str"),
-    version_header=dict(type="str", default="x-cfops-version-id"),
+    script_name=dict(type="str"),
+    target_version=dict(type="str"),
+    version_header=dict(type="str"),
     version_field=dict(type="str", default="version"),
     max_error_rate=dict(type="float", default=0.05),
     max_p95_ms=dict(type="float", default=500),

@@ -1,44 +1,63 @@
-"""The release pipeline for real: playbooks/deploy.yml and playbooks/rollback.yml against the emulator
-with its edge running the deployed Worker (examples/books-api) in workerd."""
+"""The release engine for real: playbooks/deploy.yml, rollback.yml and releases.yml against the emulator,
+whose edge runs each deployed version of the example Worker (examples/books-api) in workerd.
+
+What a user notices: the deployments made (and their order), which version the edge serves, the lines the
+play prints, the API calls made. Windows, settle bounds and probe counts are short so the file stays fast;
+nothing sleeps for a fixed time (the engine waits until a change is observed serving)."""
+import hashlib
 import json
+import os
+import pwd
+import re
+import subprocess
+import time
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import run_playbook
+from tests.e2e.conftest import BIN, REPO, run_playbook
+from tests.e2e.traffic import Traffic
 
-# Each test runs several real playbooks whose gates probe workerd: slow on a busy machine.
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = pytest.mark.timeout(600)
 
 WORKER = "books-api-local"
-# Fewer probe requests than inventories/local asks for: the tests judge behaviour, not statistics.
-QUICK = ["-e", "worker_gate_requests=12"]
 HOST = WORKER + ".cfops-local.workers.dev"
-BAD_RELEASE = ["-e", '{"worker_vars": {"ENVIRONMENT": "local", "FAIL_HEALTH": "true"}}', "-e", "worker_release_tag=bad",
-               "-e", '{"worker_rollout_steps": [50, 100]}']
+# Few probes: these tests judge behaviour; a release failing every request fails at any sample size.
+QUICK = ["-e", "worker_gate_requests=10", "-e", "worker_gate_min_requests=10", "-e", "worker_gate_settle_seconds=10"]
+FAILING_HEALTH = ["-e", '{"worker_vars": {"ENVIRONMENT": "local", "FAIL_HEALTH": "true"}}', "-e", "worker_release_tag=bad"]
+STEP_LINE = r"^books-api-local {share:<8} \| probes {who} n=10 err 0% p95 \d+ ms{stable} \| pass \| [\d.]+ s$"
+
+
+def api(emulator, path):
+    response = httpx.get(emulator.base_url + "/accounts/%s/workers/scripts/%s%s" % (emulator.account_id, WORKER, path),
+                         headers={"Authorization": "Bearer " + emulator.token}, timeout=10)
+    response.raise_for_status()
+    return response.json()["result"]
 
 
 def deployments(emulator):
-    response = httpx.get(emulator.base_url + "/accounts/%s/workers/scripts/%s/deployments" % (emulator.account_id, WORKER),
-                         headers={"Authorization": "Bearer " + emulator.token}, timeout=10)
-    response.raise_for_status()
-    return response.json()["result"]["deployments"]
+    """Newest first."""
+    return api(emulator, "/deployments")["deployments"]
+
+
+def splits(emulator):
+    """Every deployment's split, oldest first, as {version_id: percentage}."""
+    return [{v["version_id"]: v["percentage"] for v in d["versions"]} for d in reversed(deployments(emulator))]
 
 
 def serving(emulator):
-    """The current deployment's split, as {version_id: percentage}."""
-    return {v["version_id"]: v["percentage"] for v in deployments(emulator)[0]["versions"]}
+    return splits(emulator)[-1]
 
 
 def edge_versions(emulator, requests=10):
-    """What the edge answers on /health: {(status, version marker): count}."""
+    """What users get on /health: {(status, version the Worker reports): count}."""
     seen = {}
     with httpx.Client(timeout=10, trust_env=False) as client:
         # Returns once the edge serves every change made so far (the emulator's admin API).
         client.post(emulator.root_url + "/__emulator/edge/sync", timeout=60).raise_for_status()
         for _request in range(requests):
             response = client.get(emulator.edge_url + "/health", headers={"Host": HOST})
-            key = (response.status_code, response.headers.get("x-cfops-version-id"))
+            key = (response.status_code, response.json().get("version"))
             seen[key] = seen.get(key, 0) + 1
     return seen
 
@@ -54,66 +73,256 @@ def released(fresh):
     """The emulator with the example Worker's first release serving; yields its version id."""
     deploy(fresh)
     [version] = serving(fresh)
+    fresh.reset_calls()
     return version
 
 
-def test_good_release_rolls_out_step_by_step_then_a_rerun_writes_nothing(fresh, released):
+def test_a_release_is_smoke_tested_at_0_then_rolled_out_with_a_line_per_step_on_one_screen(fresh, released):
     run = deploy(fresh, "-e", "worker_release_tag=v2")
     [new] = serving(fresh)
-    assert new != released and serving(fresh) == {new: 100}
-    # The deployments made, oldest first: 10/25/50 against the old version, then the new one alone.
-    splits = [{v["version_id"]: v["percentage"] for v in d["versions"]} for d in reversed(deployments(fresh))]
-    assert splits[-4:] == [{new: 10, released: 90}, {new: 25, released: 75}, {new: 50, released: 50}, {new: 100}]
-    assert "Gates: 10%, 25%, 50%, 100% passed." in run.stdout
+    assert new != released
+    # The new version first serves 0% (smoke-tested with the override header, no user reaches it), then the steps.
+    assert splits(fresh)[-5:] == [{new: 0, released: 100}, {new: 10, released: 90}, {new: 25, released: 75},
+                                  {new: 50, released: 50}, {new: 100}]
     assert edge_versions(fresh) == {(200, new): 10}
+    lines = run.stdout.splitlines()
+    assert "books-api-local: gradual rollout of version %s (uploaded) over %s: smoke 0%% -> 10%% -> 25%% -> 50%% -> 100%%" \
+        % (new[:8], released[:8]) in lines
+    stable = r", stable n=10 err 0% p95 \d+ ms"
+    for share, who, other in (("smoke 0%", "new", stable), ("10%", "canary", stable), ("25%", "canary", stable),
+                              ("50%", "canary", stable), ("100%", "new", "")):
+        assert any(re.match(STEP_LINE.format(share=share, who=who, stable=other), line) for line in lines), (share, run.stdout)
+    summary = [line for line in lines if line.startswith("books-api-local: version %s serves 100%% (was %s)" % (new[:8], released[:8]))]
+    assert len(summary) == 1 and ", steps smoke 0/10/25/50/100%, " in summary[0]
+    assert summary[0].endswith("URL %s/health" % fresh.edge_url)
+    assert ".0%" not in run.stdout
+    # The whole play, a 4-step rollout of one Worker, fits on a screen.
+    assert len(lines) <= 45, "%d lines:\n%s" % (len(lines), run.stdout)
 
     fresh.reset_calls()
     again = deploy(fresh, "-e", "worker_release_tag=v2")
     assert again.changed == 0, again.recap
     assert fresh.calls()["writes"] == 0, fresh.calls()
-    assert "already serves 100%, nothing written" in again.stdout
+    assert "books-api-local: version %s already serves 100%% (fingerprint " % new[:8] in again.stdout
+    assert "nothing written" in again.stdout
 
 
-def test_a_release_whose_health_fails_is_rolled_back_and_the_play_says_why(fresh, released):
-    run = run_playbook(fresh, *QUICK, *BAD_RELEASE)
+def test_a_release_answering_5xx_is_stopped_by_the_smoke_test_before_any_user_and_rolled_back(fresh, released):
+    run = run_playbook(fresh, *QUICK, *FAILING_HEALTH)
     assert run.rc != 0
     assert serving(fresh) == {released: 100}
     assert edge_versions(fresh) == {(200, released): 10}
-    message = run.output
-    assert "Release of Worker books-api-local version " in message
-    assert "failed: health gate error_rate failed at " in message
-    assert "> 5.0% (" in message and "500 x" in message
-    assert "Rolled back: version %s serves 100%% again (verified: " % released in message
-    # The rollback is a deployment of its own, annotated with the reason.
+    # The new version never had a share: no user reached it.
+    new = [v for split in splits(fresh) for v in split if v != released]
+    assert new and all(split.get(new[0], 0) == 0 for split in splits(fresh))
+    assert "failed at smoke 0%: probes: error rate 100% > 5% (10 of 10 requests" in run.output
+    assert "probe failures: status 500 x10" in run.output
+    assert "Rolled back: version %s serves 100%% again (verified: 10 of 10 responses from it)" % released in run.output
     assert deployments(fresh)[0]["annotations"]["workers/message"].startswith("rollback (automatic) of ")
 
 
-def test_rollback_playbook_restores_the_previous_version_and_twice_is_a_no_op(fresh, released, tmp_path):
+def test_a_release_that_throws_for_users_is_caught_by_traffic_analysis_at_the_first_step(fresh, released):
+    # Users call /books/1 at a fixed rate; half of the new version's invocations throw (ERROR_RATE), which the
+    # analytics count as errors. Its /health still answers: the smoke test passes, the traffic catches it.
+    analysis = ["-e", "worker_gate=analysis", "-e", "worker_analysis_window=2", "-e", "worker_analysis_min_requests=10",
+                "-e", '{"worker_vars": {"ENVIRONMENT": "local", "ERROR_RATE": "0.5"}}']
+    with Traffic(fresh.edge_url, HOST, rate=40, limit=120) as users:
+        started = time.time()
+        run = run_playbook(fresh, *QUICK, *analysis)
+    assert run.rc != 0, run.output[-3000:]
+    assert serving(fresh) == {released: 100}
+    assert re.search(r"^books-api-local smoke 0% +\| probes new n=10 err 0% .*\| pass \|", run.stdout, re.M), run.stdout
+    assert re.search(r"^books-api-local 10% +\| traffic canary n=\d+ err [\d.]+% p99 \d+ ms, stable n=\d+ err 0% p99 \d+ ms "
+                     r"\| fail \|", run.stdout, re.M), run.stdout
+    assert "failed at 10%: traffic: error rate " in run.output
+    assert max(split.get(v, 0) for split in splits(fresh) for v in split if v != released) == 10
+    # The blast radius: a few of the users' requests failed, all while the canary had 10%.
+    failed = users.failed(since=started)
+    assert 1 <= len(failed) <= 40, len(failed)
+
+
+def start_deploy(emulator, *args):
+    """playbooks/deploy.yml in the background (another job); ``.communicate()`` gives its output."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               PATH=BIN + os.pathsep + os.environ.get("PATH", ""), CLOUDFLARE_API_BASE_URL=emulator.base_url,
+               CLOUDFLARE_API_TOKEN=emulator.token, CLOUDFLARE_ACCOUNT_ID=emulator.account_id,
+               CFOPS_EDGE_URL=emulator.edge_url)
+    return subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "playbooks/deploy.yml", "-i", "inventories/local",
+                             *QUICK, *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_until(predicate, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def release_args(name):
+    return ["-e", "worker_release_tag=%s" % name, "-e", '{"worker_vars": {"ENVIRONMENT": "local", "RELEASE": "%s"}}' % name]
+
+
+# Each step also waits out a short traffic-analysis window, so the release is under way for a few seconds.
+SLOW_GATE = ["-e", "worker_gate=both", "-e", "worker_analysis_window=1", "-e", "worker_analysis_max_window=1",
+             "-e", "worker_analysis_min_requests=1",
+             "-e", "worker_gate_on_insufficient=pass"]
+
+
+def never_reverted(history, released):
+    """Once a new release served 100%, the version from before never served 100% again."""
+    full = [i for i, split in enumerate(history) if list(split.values()) == [100] and released not in split]
+    return bool(full) and all(split != {released: 100} for split in history[full[0]:])
+
+
+def test_a_second_job_waits_for_the_release_under_way_then_releases_over_it(fresh, released):
+    first = start_deploy(fresh, *release_args("a"), *SLOW_GATE)
+    wait_until(lambda: len(serving(fresh)) == 2)   # the first job's release is under way
+    second = start_deploy(fresh, *release_args("b"))
+    first_out, second_out = first.communicate(timeout=300)[0], second.communicate(timeout=300)[0]
+    assert first.returncode == 0, first_out[-3000:]
+    assert second.returncode == 0, second_out[-3000:]
+    assert "books-api-local: waiting for another release to finish (deployment " in second_out, first_out + second_out
+    history = splits(fresh)
+    a_version = next(v for split in history for v in split if v != released)
+    [b_version] = serving(fresh)
+    assert "over %s" % a_version[:8] in second_out, second_out
+    # The first job's rollout ran to 100% untouched, then the second's began from there.
+    assert history[-10:] == [{a_version: 0, released: 100}, {a_version: 10, released: 90}, {a_version: 25, released: 75},
+                             {a_version: 50, released: 50}, {a_version: 100},
+                             {b_version: 0, a_version: 100}, {b_version: 10, a_version: 90}, {b_version: 25, a_version: 75},
+                             {b_version: 50, a_version: 50}, {b_version: 100}], history
+    assert edge_versions(fresh) == {(200, b_version): 10}
+
+
+def test_two_jobs_started_at_once_neither_undoes_the_other(fresh, released):
+    jobs = [start_deploy(fresh, *release_args("a")), start_deploy(fresh, *release_args("b"))]
+    outputs, finished = [], []
+    for job in jobs:
+        outputs.append(job.communicate(timeout=300)[0])
+        finished.append(time.time())
+    history = splits(fresh)
+    [final] = serving(fresh)
+    assert edge_versions(fresh) == {(200, final): 10}
+    assert never_reverted(history, released), history
+    # A job that succeeded says so and the last one to succeed is what serves; one that did not says why.
+    good = [(at, out) for at, out, job in zip(finished, outputs, jobs) if job.returncode == 0]
+    assert good, outputs
+    assert "books-api-local: version %s serves 100%%" % final[:8] in max(good)[1], outputs
+    for job, out in zip(jobs, outputs):
+        if job.returncode != 0:
+            assert "another job" in out or "another release" in out, out[-3000:]
+
+
+def test_a_failed_gate_does_not_roll_back_over_another_jobs_deployment(fresh, released):
+    deploy(fresh, *release_args("v2"), "-e", '{"worker_rollout_steps": [100]}')
+    [stable] = serving(fresh)
+    # The release's analysis never gets the traffic it needs: its gate fails once the window is over.
+    undecided = ["-e", "worker_gate=analysis", "-e", "worker_analysis_window=3", "-e", "worker_analysis_max_window=3",
+                 "-e", "worker_analysis_min_requests=100000", "-e", "worker_gate_on_insufficient=fail"]
+    job = start_deploy(fresh, *release_args("v3"), *undecided)
+    wait_until(lambda: len(serving(fresh)) == 2 and max(serving(fresh).values()) == 90)   # at 10%
+    # Meanwhile someone else (another pipeline, a hand rollback) deploys the first version.
+    hand = httpx.post(fresh.base_url + "/accounts/%s/workers/scripts/%s/deployments" % (fresh.account_id, WORKER),
+                      params={"force": "true"}, headers={"Authorization": "Bearer " + fresh.token}, timeout=10,
+                      json={"strategy": "percentage", "versions": [{"version_id": released, "percentage": 100}],
+                            "annotations": {"workers/message": "hotfix by hand"}})
+    hand.raise_for_status()
+    out = job.communicate(timeout=300)[0]
+    assert job.returncode != 0
+    assert "failed at 10%: traffic: " in out
+    assert "Not rolled back, so as not to undo another job's release: " in out
+    assert "hotfix by hand" in out
+    assert serving(fresh) == {released: 100} and stable != released
+    assert deployments(fresh)[0]["annotations"]["workers/message"] == "hotfix by hand"
+
+
+def test_a_rotated_secret_is_released_through_the_gates_and_the_next_deploy_keeps_it(fresh, tmp_path):
+    # A Worker that shows a digest of its secret on /health (never the value), so the test sees what users get.
+    main = tmp_path / "index.js"
+    main.write_text("""export default { async fetch(request, env) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(env.API_KEY || ""));
+  const key = [...new Uint8Array(digest)].slice(0, 4).map((b) => b.toString(16).padStart(2, "0")).join("");
+  return Response.json({ ok: true, version: env.CF_VERSION_METADATA.id, key });
+} };
+""")
+    code = ["-e", "worker_main_module=%s" % main, "-e", '{"worker_additional_modules": []}']
+
+    def key_served():
+        with httpx.Client(timeout=10, trust_env=False) as client:
+            client.post(fresh.root_url + "/__emulator/edge/sync", timeout=60).raise_for_status()
+            return client.get(fresh.edge_url + "/health", headers={"Host": HOST}).json()
+
+    deploy(fresh, *code, env={"BOOKS_API_KEY": "first-value"})
+    before = key_served()
+    assert before["key"] == hashlib.sha256(b"first-value").hexdigest()[:8]
+    fresh.reset_calls()
+    rotated = deploy(fresh, *code, env={"BOOKS_API_KEY": "second-value"})
+    after = key_served()
+    assert after["version"] != before["version"] and after["key"] == hashlib.sha256(b"second-value").hexdigest()[:8]
+    assert "books-api-local smoke 0%" in rotated.stdout and "books-api-local 10%" in rotated.stdout
+    assert "second-value" not in rotated.output and "first-value" not in rotated.output
+    fresh.reset_calls()
+    again = deploy(fresh, *code, env={"BOOKS_API_KEY": "second-value"})
+    assert again.changed == 0 and fresh.calls()["writes"] == 0
+    assert key_served() == after
+
+
+def rollback(emulator, *args, env=None):
+    return run_playbook(emulator, *QUICK, *args, playbook="playbooks/rollback.yml", env=env)
+
+
+def test_rollback_playbook_restores_the_previous_version_logs_who_and_twice_is_a_no_op(fresh, released, tmp_path, monkeypatch):
     log = tmp_path / "rollbacks.log"
     deploy(fresh, "-e", "worker_release_tag=v2", "-e", '{"worker_rollout_steps": [100]}')
     [new] = serving(fresh)
-    rollback_args = [*QUICK, "-e", "cfops_rollback_log=%s" % log]
-
-    first = run_playbook(fresh, *rollback_args, playbook="playbooks/rollback.yml")
+    # Cron jobs and containers often have neither USER nor LOGNAME: the log still names the OS account.
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.delenv("LOGNAME", raising=False)
+    first = rollback(fresh, "-e", "cfops_rollback_log=%s" % log)
     assert first.rc == 0, first.output[-4000:]
     assert serving(fresh) == {released: 100}
     assert edge_versions(fresh) == {(200, released): 10}
     [record] = [json.loads(line) for line in log.read_text().splitlines()]
     assert record["worker"] == WORKER and record["from"] == [new] and record["to"] == released
     assert record["requested"] == "previous" and record["verified"] is True
+    assert record["user"] == pwd.getpwuid(os.getuid()).pw_name
 
     fresh.reset_calls()
-    second = run_playbook(fresh, *rollback_args, playbook="playbooks/rollback.yml")
+    second = rollback(fresh, "-e", "cfops_rollback_log=%s" % log)
     assert second.rc == 0, second.output[-4000:]
     assert second.changed == 0 and fresh.calls()["writes"] == 0
     assert "already rolled back" in second.stdout
-    assert serving(fresh) == {released: 100}
     assert len(log.read_text().splitlines()) == 1
 
-    forward = run_playbook(fresh, *rollback_args, "-e", "version_id=%s" % new, playbook="playbooks/rollback.yml")
+    forward = rollback(fresh, "-e", "cfops_rollback_log=%s" % log, "-e", "version_id=%s" % new, "-e", "awx_user_name=alice")
     assert forward.rc == 0, forward.output[-4000:]
     assert serving(fresh) == {new: 100}
-    assert len(log.read_text().splitlines()) == 2
+    assert [json.loads(line)["user"] for line in log.read_text().splitlines()][1] == "alice"
+
+
+def test_releases_playbook_lists_versions_and_deployments_in_one_command(fresh, released):
+    deploy(fresh, "-e", "worker_release_tag=v2", "-e", '{"worker_rollout_steps": [100]}')
+    [new] = serving(fresh)
+    fresh.reset_calls()
+    run = run_playbook(fresh, playbook="playbooks/releases.yml")
+    assert run.rc == 0, run.output[-3000:]
+    assert fresh.calls()["writes"] == 0
+    out = run.stdout
+    current = deployments(fresh)[0]
+    assert "* %s" % current["id"] in out and "%s 100%%" % new in out
+    assert re.search(r"\* #\d+  %s  \S+  tag v2" % new, out), out
+    assert re.search(r"   #\d+  %s  " % released, out), out
+    assert "roll back: ansible-playbook playbooks/rollback.yml -i <inventory> -l books-api -e version_id=<id>" in out
+
+
+def test_a_probe_that_cannot_connect_names_the_cause_and_the_release_is_rolled_back(fresh, released):
+    closed = "http://127.0.0.1:9/health"  # the discard port: nothing listens on loopback
+    run = run_playbook(fresh, *QUICK, "-e", "worker_gate_url=%s" % closed, "-e", "worker_gate_settle_seconds=1",
+                       "-e", "worker_release_tag=v2")
+    assert run.rc != 0
+    assert "was not observed serving within 1 s" in run.output
+    assert "connection failed x2 (ConnectError: " in run.output
+    assert serving(fresh) == {released: 100}
 
 
 @pytest.mark.parametrize("playbook", ["playbooks/deploy.yml", "playbooks/rollback.yml"])
@@ -125,7 +334,7 @@ def test_prod_without_confirm_is_refused_before_any_call(fresh, playbook):
 
 
 @pytest.mark.parametrize("steps, expected", [
-    ('[10, {"new": 50, "old": 60}, 100]', 'step {"new": 50, "old": 60}: new + old = 110.0%, must total 100%'),
+    ('[10, {"new": 50, "old": 60}, 100]', 'step {"new": 50, "old": 60}: new + old = 110%, must total 100%'),
     ("[50, 25, 100]", "must be ascending shares of the new version"),
     ("[10, 50]", "ending at 100"),
 ])

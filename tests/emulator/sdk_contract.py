@@ -30,6 +30,7 @@ import importlib
 import json
 import pathlib
 import re
+import types
 import typing
 
 import cloudflare
@@ -331,7 +332,7 @@ def _page_items_key(page_class):
     for member in typing.get_args(annotation) or (annotation,):
         fields = getattr(member, "model_fields", {})
         for name, field in fields.items():
-            inner = [a for a in typing.get_args(field.annotation) if a is not type(None)] or [field.annotation]
+            inner = [a for a in typing.get_args(field.annotation) if a is not types.NoneType] or [field.annotation]
             if any(typing.get_origin(a) in (list, typing.List) for a in inner):
                 return name
     return None

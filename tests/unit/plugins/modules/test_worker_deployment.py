@@ -23,6 +23,7 @@ class FakeDeployments:
         self.refusal = refusal
         self.deployments = [{"id": "d1", "versions": [{"version_id": OLD, "percentage": 100}]}]
         self.posted = []
+        self.other_job = None    # a deployment another job makes right after our POST
 
     def __call__(self, request):
         path = request.path
@@ -35,6 +36,8 @@ class FakeDeployments:
                     return self.refusal
                 deployment = dict(request.json(), id="d%d" % (len(self.deployments) + 1))
                 self.deployments.insert(0, deployment)
+                if self.other_job:
+                    self.deployments.insert(0, self.other_job)
                 return Reply(200, envelope(deployment))
             return Reply(200, envelope({"deployments": self.deployments}))
         if path == BASE + "/%s/versions" % SCRIPT:
@@ -103,3 +106,31 @@ def test_a_secret_refusal_still_points_at_force(server, capsys):
     failed, result = run(capsys, server, rollback_to=NEW)
     assert failed and result["msg"].endswith("(set force: true to deploy anyway)")
     assert json.dumps(result).count("API_KEY") >= 1
+
+
+def test_compare_and_set_writes_over_the_deployment_it_was_given(server, capsys):
+    api = FakeDeployments()
+    server.handler = api
+    failed, result = run(capsys, server, rollback_to=NEW, expected_deployment_id="d1")
+    assert not failed and result["changed"] and result["deployment"]["id"] == "d2"
+    assert len(api.posted) == 1
+
+
+def test_compare_and_set_refuses_before_any_write_when_another_job_deployed_since(server, capsys):
+    api = FakeDeployments()
+    server.handler = api
+    api.deployments.insert(0, {"id": "d9", "versions": [{"version_id": NEW, "percentage": 100}],
+                               "annotations": {"workers/message": "someone else"}})
+    failed, result = run(capsys, server, rollback_to=OLD, expected_deployment_id="d1")
+    assert failed and api.posted == []
+    assert result["msg"] == ('Worker books-api: the current deployment is d9 (%s 100%%, "someone else"), not d1: another '
+                             "job changed it since; nothing written" % NEW)
+
+
+def test_compare_and_set_reports_another_jobs_deployment_right_after_the_write(server, capsys):
+    api = FakeDeployments()
+    api.other_job = {"id": "d7", "versions": [{"version_id": OLD, "percentage": 100}]}
+    server.handler = api
+    failed, result = run(capsys, server, rollback_to=NEW, expected_deployment_id="d1")
+    assert failed and result["changed"] and len(api.posted) == 1
+    assert "another job deployed right after this one (d7 (%s 100%%) replaced our d2)" % OLD in result["msg"]

@@ -13,6 +13,7 @@ from ansible_collections.cfops.cloudflare.plugins.modules.worker_health_probe im
     run_probe,
     version_marker,
 )
+from ansible_collections.cfops.cloudflare.plugins.module_utils._probe import failure_cause
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply
 
 OLD, NEW = "0a0a0a0a-old", "1b1b1b1b-new"
@@ -41,8 +42,8 @@ def counter_handler(answer):
     return handler
 
 
-def test_all_good_passes_and_reports_the_version_from_the_header(server):
-    server.handler = lambda _r: Reply(200, {"ok": True}, headers={"x-cfops-version-id": NEW})
+def test_all_good_passes_and_reports_the_version_from_the_body(server):
+    server.handler = lambda _r: Reply(200, {"ok": True, "version": NEW})
     result = probe(server, requests=10, expect_version=NEW)
     assert result["passed"] is True and result["failed_gates"] == []
     assert result["requests"] == 10 and result["errors"] == 0 and result["error_rate"] == 0.0
@@ -65,7 +66,7 @@ def test_error_rate_gate_names_measured_value_threshold_and_statuses(server):
     assert result["passed"] is False
     [gate] = result["failed_gates"]
     assert gate["gate"] == "error_rate" and gate["measured"] == 0.25 and gate["threshold"] == 0.05
-    assert gate["message"] == "error rate 25.0% > 5.0% (5 of 20 responses failed: 500 x5)"
+    assert gate["message"] == "error rate 25.0% > 5.0% (5 of 20 responses failed: status 500 x5)"
 
 
 def test_error_rate_at_the_threshold_passes(server):
@@ -94,19 +95,21 @@ def test_latency_gate(server):
 def test_a_request_slower_than_the_timeout_is_an_error(server):
     server.handler = lambda _r: Reply(200, {}, action="hang", seconds=1.0)
     result = probe(server, requests=2, timeout=0.2)
-    assert result["status_counts"] == {"error": 2} and result["error_rate"] == 1.0
+    assert result["status_counts"] == {"error:timeout": 2} and result["error_rate"] == 1.0
+    assert result["failed_gates"][0]["message"].startswith("error rate 100.0% > 5.0% (2 of 2 responses failed: timed out x2 (")
 
 
 def test_nothing_listening_is_all_errors_not_a_crash(free_port):
     options = params(url="http://127.0.0.1:%d/health" % free_port, requests=3)
     result = judge(run_probe(options), options)
-    assert result["status_counts"] == {"error": 3}
+    assert result["status_counts"] == {"error:connect": 3}
     assert result["versions_seen"] == {"unknown": 3}
     assert [g["gate"] for g in result["failed_gates"]] == ["error_rate"]
+    assert "connection failed x3 (ConnectError: " in result["failed_gates"][0]["message"]
 
 
 def test_version_gate_lists_the_other_versions(server):
-    server.handler = counter_handler(lambda n: Reply(200, {}, headers={"x-cfops-version-id": OLD if n < 3 else NEW}))
+    server.handler = counter_handler(lambda n: Reply(200, {"version": OLD if n < 3 else NEW}))
     result = probe(server, requests=10, concurrency=1, expect_version=NEW)
     assert result["versions_seen"] == {OLD: 3, NEW: 7}
     [gate] = result["failed_gates"]
@@ -116,8 +119,8 @@ def test_version_gate_lists_the_other_versions(server):
 
 def test_canary_is_judged_on_its_own_responses(server):
     # 10% canary that always fails: diluted over all responses it would pass a 20% gate.
-    server.handler = counter_handler(lambda n: Reply(500, {}, headers={"x-cfops-version-id": NEW}) if n % 10 == 0
-                                     else Reply(200, {}, headers={"x-cfops-version-id": OLD}))
+    server.handler = counter_handler(lambda n: Reply(500, {"version": NEW}) if n % 10 == 0
+                                     else Reply(200, {"version": OLD}))
     diluted = probe(server, requests=20, concurrency=1, max_error_rate=0.2)
     assert diluted["passed"] is True and diluted["gated_requests"] == 20
     judged = probe(server, requests=20, concurrency=1, max_error_rate=0.2, canary_version=NEW)
@@ -127,9 +130,60 @@ def test_canary_is_judged_on_its_own_responses(server):
 
 
 def test_canary_not_seen_judges_every_response(server):
-    server.handler = lambda _r: Reply(200, {}, headers={"x-cfops-version-id": OLD})
+    server.handler = lambda _r: Reply(200, {"version": OLD})
     result = probe(server, requests=5, canary_version=NEW)
     assert result["gated_requests"] == 5 and result["passed"] is True
+
+
+def test_a_version_header_is_read_only_when_asked_for(server):
+    server.handler = lambda _r: Reply(200, {"version": OLD}, headers={"x-cfops-version-id": NEW})
+    assert probe(server, requests=2)["versions_seen"] == {OLD: 2}
+    assert probe(server, requests=2, version_header="x-cfops-version-id")["versions_seen"] == {NEW: 2}
+
+
+def test_target_version_sends_cloudflares_override_header(server):
+    server.handler = lambda _r: Reply(200, {"version": NEW})
+    result = probe(server, requests=3, script_name="books-api-prod", target_version=NEW, expect_version=NEW)
+    assert result["passed"] is True
+    assert {r.headers.get("Cloudflare-Workers-Version-Overrides") for r in server.requests} == {'books-api-prod="%s"' % NEW}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"target_version": NEW}, "target_version needs script_name"),
+    ({"target_version": NEW, "script_name": "1st-worker"}, "cannot be a key of the Cloudflare-Workers-Version-Overrides"),
+])
+def test_bad_override_input(overrides, message):
+    with pytest.raises(ProbeInputError, match=message):
+        check_input(params(url="http://127.0.0.1:1/", **overrides))
+
+
+def test_tls_to_a_plain_http_server_is_named_tls(server):
+    options = params(url="https://127.0.0.1:%d/health" % server.port, requests=1, validate_certs=False)
+    result = judge(run_probe(options), options)
+    assert result["status_counts"] == {"error:tls": 1}
+    assert "TLS handshake failed x1" in result["failure_causes"]
+
+
+def test_failure_causes_from_the_exception_chain():
+    import socket
+    import ssl
+
+    import httpx
+
+    def chained(outer, inner):
+        try:
+            raise inner
+        except type(inner) as cause:
+            try:
+                raise outer from cause
+            except type(outer) as exc:
+                return exc
+
+    assert failure_cause(chained(httpx.ConnectError("x"), socket.gaierror(-2, "Name or service not known")))[0] == "dns"
+    assert failure_cause(chained(httpx.ConnectError("x"), ssl.SSLError("bad")))[0] == "tls"
+    assert failure_cause(httpx.ConnectError("[Errno 111] Connection refused"))[0] == "connect"
+    assert failure_cause(httpx.ReadTimeout("timed out"))[0] == "timeout"
+    assert failure_cause(httpx.RemoteProtocolError("Server disconnected"))[0] == "protocol"
 
 
 def test_version_marker_sources():

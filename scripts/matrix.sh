@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The support matrix (scripts/test.sh matrix): each ansible-core line that meta/runtime.yml's
+# requires_ansible admits, on its own Python, in its own venv from its own lock.
+#
+#   scripts/matrix.sh [LINE ...]      default: every constraints/ansible-core-<LINE>.txt, then the .venv line
+#
+# For a line with a lock (constraints/ansible-core-<LINE>.txt, venv .tmp/venvs/ansible-core-<LINE>):
+#   sanity   ansible-test sanity of that ansible-core on that Python (a copy, as scripts/sanity.sh makes)
+#   unit     pytest tests/unit with that Python and ansible-core
+#   e2e      tests/matrix/test_release_smoke.py: that ansible-playbook deploys the example Worker to an
+#            emulator (the emulator itself runs from .venv) and a second run changes nothing
+# The line of the shared .venv (2.19 on Python 3.11) gets sanity and unit from the sanity and unit stages;
+# here it runs the same e2e. Each step prints its wall time; every step runs, and the script fails if any did.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+WORK="$REPO/.tmp/matrix.$$"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK"
+
+main_line="$(.venv/bin/python -c 'import ansible.release as r; print(".".join(r.__version__.split(".")[:2]))')"
+lines=("$@")
+if [ ${#lines[@]} -eq 0 ]; then
+    for lock in constraints/ansible-core-*.txt; do
+        lock="${lock#constraints/ansible-core-}"
+        lines+=("${lock%.txt}")
+    done
+    lines+=("$main_line")
+fi
+
+# ansible-test bootstraps pip into its sanity venvs with ~/.ansible/test/cache/get_pip_<ver>.py; this
+# project cannot download get-pip.py, so the offline stand-in goes there for the pip version that this
+# line's ansible-test asks for (scripts/bootstrap.sh does the same for .venv's).
+install_get_pip() {
+    local python="$1" version
+    for version in $("$python" - <<'PY'
+import types
+
+from ansible_test._internal.constants import SUPPORTED_PYTHON_VERSIONS
+from ansible_test._internal.python_requirements import get_venv_packages
+
+print("\n".join(sorted({get_venv_packages(types.SimpleNamespace(version=v))["pip"] for v in SUPPORTED_PYTHON_VERSIONS})))
+PY
+    ); do
+        mkdir -p "$HOME/.ansible/test/cache"
+        cp scripts/get_pip_offline.py "$HOME/.ansible/test/cache/get_pip_${version//./_}.py"
+    done
+}
+
+results=()
+failed=0
+step() {
+    local name="$1" start=$SECONDS rc=0
+    shift
+    echo "--- $name"
+    "$@" || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        results+=("$(printf '%-24s passed %5ds' "$name" $((SECONDS - start)))")
+    else
+        results+=("$(printf '%-24s FAILED %5ds' "$name" $((SECONDS - start)))")
+        failed=$((failed + 1))
+    fi
+}
+
+run_sanity() {
+    local venv="$1" python_version="$2" dest
+    dest="$(bash scripts/sanity.sh --prepare "$WORK/sanity-$line")"
+    (cd "$dest" && PATH="$venv/bin:$PATH" "$venv/bin/ansible-test" sanity --python "$python_version" --color no)
+}
+
+run_unit() {
+    local venv="$1"
+    PATH="$venv/bin:$PATH" "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/unit
+}
+
+run_e2e() {
+    local venv="$1"
+    CFOPS_MATRIX_BIN="$venv/bin" CFOPS_MATRIX_LINE="$line" .venv/bin/python -m pytest -p no:cacheprovider -q tests/matrix
+}
+
+for line in "${lines[@]}"; do
+    if [ "$line" = "$main_line" ]; then
+        echo "=== ansible-core $line (the shared .venv; sanity and unit run in their stages)"
+        step "$line e2e" run_e2e "$REPO/.venv"
+        continue
+    fi
+    [ -f "constraints/ansible-core-$line.txt" ] || { echo "matrix.sh: no lock constraints/ansible-core-$line.txt" >&2; exit 2; }
+    python_version="$(sed -n 's/^# python: *//p' "constraints/ansible-core-$line.txt" | head -1)"
+    echo "=== ansible-core $line on Python $python_version"
+    start=$SECONDS
+    venv="$(bash scripts/venv.sh "ansible-core-$line")" || { results+=("$line venv FAILED"); failed=$((failed + 1)); continue; }
+    install_get_pip "$venv/bin/python"
+    results+=("$(printf '%-24s ready  %5ds' "$line venv" $((SECONDS - start)))")
+    echo "$("$venv/bin/ansible" --version | head -1) in $venv"
+    step "$line sanity" run_sanity "$venv" "$python_version"
+    step "$line unit" run_unit "$venv"
+    step "$line e2e" run_e2e "$venv"
+done
+
+echo "=== matrix"
+printf '  %s\n' "${results[@]}"
+[ "$failed" -eq 0 ]
