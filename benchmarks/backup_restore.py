@@ -339,8 +339,8 @@ def side_by_side(figures, env, args, scratch, set_dir=None):
             text = SYNC_PLAY % {"bucket": bucket, "path": path, "direction": direction, "concurrency": args.concurrency,
                                 "manifest": manifest}
             handle.write(text if manifest else text.replace('        manifest: "None"\n', ""))
-        output = figures.measure("r2_sync:      " + label, [os.path.join(BIN, "ansible-playbook"), playbook, "-i",
-                                                          "localhost,"], playbook_env(figures.emulator))
+        command = [os.path.join(BIN, "ansible-playbook"), playbook, "-i", "localhost,"]
+        output = figures.measure("r2_sync:      " + label, command, playbook_env(figures.emulator))
         module = [line.strip() for line in output.splitlines() if "r2_sync took" in line]
         print("      (%s)" % (module[-1][len("msg: "):] if module else "?"), flush=True)
 
