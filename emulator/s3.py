@@ -496,6 +496,9 @@ def list_objects_v2(req):
 def delete_objects(req):
     _bucket_row(req)
     document = req.body.read_all()
+    content_md5 = req.headers.get("Content-MD5")
+    if content_md5 and content_md5 != base64.b64encode(hashlib.md5(document).digest()).decode():
+        raise S3Error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
     try:
         root = ElementTree.fromstring(document)
     except ElementTree.ParseError:
@@ -705,6 +708,10 @@ def complete_multipart_upload(req):
             raise S3Error(400, "InvalidPart", "One or more of the specified parts could not be found.")
         if index < len(requested) - 1 and part["size"] < MIN_PART_BYTES:
             raise S3Error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+    # R2: every part but the last has the same size, and the last is no larger (r2/objects/multipart-objects).
+    sizes = [stored[number]["size"] for number, _etag in requested]
+    if len(set(sizes[:-1])) > 1 or (len(sizes) > 1 and sizes[-1] > sizes[0]):
+        raise S3Error(400, "InvalidPart", "All non-trailing parts must have the same length.")
 
     def chunks():
         for number, _etag in requested:
@@ -731,6 +738,37 @@ def abort_multipart_upload(req):
         db.execute("DELETE FROM r2_uploads WHERE id = ?", (upload["id"],))
     _remove_tree(_uploads_dir(req, upload["id"]))
     return _send(req, 204)
+
+
+def list_multipart_uploads(req):
+    """Uploads in progress in key order (then initiation order), ``max-uploads`` (<= 1000) a page."""
+    bucket = _bucket_row(req)
+    query = req.query
+    try:
+        limit = min(int(query.get("max-uploads", MAX_KEYS)), MAX_KEYS)
+    except ValueError:
+        raise S3Error(400, "InvalidArgument", "max-uploads must be an integer")
+    prefix, key_marker, id_marker = query.get("prefix", ""), query.get("key-marker", ""), query.get("upload-id-marker", "")
+    # S3's order: by key, then by initiation time; the markers name the last upload of the previous page.
+    with req.store.read() as db:
+        marker = db.execute("SELECT initiated FROM r2_uploads WHERE id = ?", (id_marker,)).fetchone() if id_marker else None
+        after_initiated = marker["initiated"] if marker else ""
+        rows = db.execute("SELECT * FROM r2_uploads WHERE bucket_id = ? AND substr(key, 1, ?) = ? "
+                          "AND (key > ? OR (key = ? AND (initiated > ? OR (initiated = ? AND id > ?)))) "
+                          "ORDER BY key, initiated, id LIMIT ?",
+                          (bucket["id"], len(prefix), prefix, key_marker, key_marker if id_marker else "\x00",
+                           after_initiated, after_initiated, id_marker, limit + 1)).fetchall()
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    parts = [_element("Bucket", req.bucket), _element("KeyMarker", key_marker), _element("UploadIdMarker", id_marker),
+             _element("Prefix", prefix), _element("MaxUploads", limit), _element("IsTruncated", "true" if truncated else "false")]
+    if truncated:
+        parts += [_element("NextKeyMarker", rows[-1]["key"]), _element("NextUploadIdMarker", rows[-1]["id"])]
+    for row in rows:
+        parts.append("<Upload>%s%s%s%s</Upload>" % (_element("Key", row["key"]), _element("UploadId", row["id"]),
+                                                    _element("Initiated", _iso_ms(row["initiated"])),
+                                                    _element("StorageClass", "STANDARD")))
+    return _ok_xml(req, "ListMultipartUploadsResult", "".join(parts))
 
 
 def list_parts(req):
@@ -763,4 +801,5 @@ OPERATIONS = {
     "CompleteMultipartUpload": complete_multipart_upload,
     "AbortMultipartUpload": abort_multipart_upload,
     "ListParts": list_parts,
+    "ListMultipartUploads": list_multipart_uploads,
 }

@@ -162,13 +162,70 @@ def parse_multipart(content_type, body):
     return parts
 
 
-def _retryable_transport_errors():
+def retryable_transport_errors():
+    """Transport failures worth another attempt (the S3 client shares this list)."""
     return (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
-def _unsent_transport_errors():
+def unsent_transport_errors():
     """Failures that happen before the request leaves: the server cannot have applied it."""
     return (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+# Kept for callers of the 1.1 names.
+_retryable_transport_errors = retryable_transport_errors
+_unsent_transport_errors = unsent_transport_errors
+
+
+class RetryPolicy:
+    """How many retries, how long in total, and how long to wait before each: one policy for the API
+    client and the S3 client (``_s3.py``), so both honour the same module options.
+
+    ``sleep`` and ``now`` are injectable so tests run without waiting; ``jitter`` returns a float in [0, 1).
+    """
+
+    def __init__(self, max_retries=8, max_retry_time=120, sleep=time.sleep, now=time.time, jitter=random.random):
+        self.max_retries = max(0, int(max_retries))
+        self.max_retry_time = max(0.0, float(max_retry_time))
+        self.sleep = sleep
+        self.now = now
+        self.jitter = jitter
+
+    def delay(self, retries, retry_after, rate_limited, remaining):
+        """Seconds to wait before the next attempt, or None when the time budget does not allow one."""
+        if retry_after is not None:
+            # Retrying before the server's Retry-After only earns another 429.
+            return retry_after if retry_after <= remaining else None
+        # Exponential backoff with full jitter.
+        delay = self.jitter() * min(BACKOFF_CAP, BACKOFF_BASE * (2 ** retries))
+        if rate_limited:
+            delay += RETRY_AFTER_MIN
+        if remaining <= 0:
+            return None
+        return min(delay, remaining)
+
+    def attempts(self):
+        """The retry state of one request: ``next_wait()`` before each retry."""
+        return RetryAttempts(self)
+
+
+class RetryAttempts:
+    """One request's retries: counts them and the time slept, and says when to stop."""
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.retries = 0
+        self.slept = 0.0
+
+    def next_wait(self, retry_after=None, rate_limited=False):
+        """Sleep before the next attempt and return True, or return False when the retries or the time are used up."""
+        delay = self.policy.delay(self.retries, retry_after, rate_limited, self.policy.max_retry_time - self.slept)
+        if self.retries >= self.policy.max_retries or delay is None:
+            return False
+        self.policy.sleep(delay)
+        self.slept += delay
+        self.retries += 1
+        return True
 
 
 class CloudflareClient:
@@ -185,11 +242,8 @@ class CloudflareClient:
             raise RuntimeError("the Python library httpx is required")
         self._token = api_token or ""
         self.base_url = (base_url or DEFAULT_API_BASE_URL).rstrip("/")
-        self.max_retries = max(0, int(max_retries))
-        self.max_retry_time = max(0.0, float(max_retry_time))
-        self._sleep = sleep
+        self.retry_policy = RetryPolicy(max_retries, max_retry_time, sleep=sleep, now=now, jitter=jitter)
         self._now = now
-        self._jitter = jitter
         self.calls = {"reads": 0, "writes": 0}
         self.writes_allowed = True
         self._http = httpx.Client(
@@ -197,6 +251,14 @@ class CloudflareClient:
             timeout=httpx.Timeout(float(timeout)),
             follow_redirects=False,
         )
+
+    @property
+    def max_retries(self):
+        return self.retry_policy.max_retries
+
+    @property
+    def max_retry_time(self):
+        return self.retry_policy.max_retry_time
 
     def close(self):
         self._http.close()
@@ -303,17 +365,16 @@ class CloudflareClient:
         if is_write and not self.writes_allowed:
             raise CloudflareAPIError("internal error: %s %s is a write and writes are disabled (check mode)"
                                      % (method, path), method=method, path=path)
-        retries = 0
-        slept = 0.0
+        attempts = self.retry_policy.attempts()
         while True:
             try:
                 response = self._send(method, path, params, json, files, content, headers, is_write)
             except httpx.RequestError as exc:
                 cause = CloudflareAPIError(self._scrub("%s %s failed: %s: %s" % (method, path, type(exc).__name__, exc)),
                                            method=method, path=path)
-                if not isinstance(exc, _retryable_transport_errors()):
+                if not isinstance(exc, retryable_transport_errors()):
                     raise cause from None
-                ambiguous = not isinstance(exc, _unsent_transport_errors())
+                ambiguous = not isinstance(exc, unsent_transport_errors())
                 retry_after = None
                 rate_limited = False
             else:
@@ -329,29 +390,12 @@ class CloudflareClient:
             guarded = ambiguous and not idempotent
             if guarded and find_existing is None:
                 raise cause.with_message(cause.message + "; not retried because the request may have been applied")
-            delay = self._delay(retries, retry_after, rate_limited, self.max_retry_time - slept)
-            if retries >= self.max_retries or delay is None:
-                raise cause.with_message("stopping after %d retries: %s" % (retries, cause.message))
-            self._sleep(delay)
-            slept += delay
-            retries += 1
+            if not attempts.next_wait(retry_after, rate_limited):
+                raise cause.with_message("stopping after %d retries: %s" % (attempts.retries, cause.message))
             if guarded:
                 found = find_existing()
                 if found is not None:
                     return {"success": True, "errors": [], "messages": [], "result": found}
-
-    def _delay(self, retries, retry_after, rate_limited, remaining):
-        """Seconds to wait before the next attempt, or None when the time budget does not allow one."""
-        if retry_after is not None:
-            # Retrying before the server's Retry-After only earns another 429.
-            return retry_after if retry_after <= remaining else None
-        # Exponential backoff with full jitter.
-        delay = self._jitter() * min(BACKOFF_CAP, BACKOFF_BASE * (2 ** retries))
-        if rate_limited:
-            delay += RETRY_AFTER_MIN
-        if remaining <= 0:
-            return None
-        return min(delay, remaining)
 
     def _send(self, method, path, params, json, files, content, headers, is_write):
         self.calls["writes" if is_write else "reads"] += 1

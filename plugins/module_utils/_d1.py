@@ -17,7 +17,7 @@ import sqlite3
 import tempfile
 import time
 
-from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError, build_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError, build_path, parse_retry_after
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 
 try:
@@ -36,7 +36,6 @@ DATABASES_PER_PAGE = 10000
 MAX_STATEMENT_BYTES = 100000
 IMPORT_TIMEOUT = 3600
 IMPORT_POLL_INTERVAL = 1.0
-UPLOAD_ATTEMPTS = 3
 SQLITE_HEADER = b"SQLite format 3"
 READ_KEYWORDS = ("select", "explain", "values")
 WRITE_WORDS = re.compile(r"\b(insert|update|delete|replace|create|drop|alter)\b", re.I)
@@ -218,7 +217,7 @@ def import_sql_file(client, account_id, database_id, path, checked=None, timeout
     # init changes nothing (it names the upload), poll only reads: both are counted as reads and retried.
     answer = client.post(api_path, json={"action": "init", "etag": etag}, read_only=True) or {}
     if answer.get("upload_url"):
-        _upload(answer["upload_url"], path, size, etag, sleep)
+        _upload(answer["upload_url"], path, size, etag, client.retry_policy)
         # Starting the import is not idempotent: never resent after an ambiguous failure.
         answer = client.post(api_path, json={"action": "ingest", "filename": answer.get("filename"), "etag": etag}) or {}
     # else: D1 has this very file already and init started the import.
@@ -245,31 +244,34 @@ def import_sql_file(client, account_id, database_id, path, checked=None, timeout
                              read_only=True) or {}
 
 
-def _upload(url, path, size, etag, sleep):
-    """PUT the file to the signed upload URL (no API token: the URL carries its own signature); check its ETag."""
+def _upload(url, path, size, etag, policy):
+    """PUT the file to the signed upload URL (no API token: the URL carries its own signature); check its ETag.
+
+    A PUT of the same bytes is idempotent: 5xx answers and transport failures are retried under the API
+    client's policy (backoff with jitter, Retry-After, the same retry and time budget)."""
     def chunks():
         with open(path, "rb") as handle:
             yield from iter(lambda: handle.read(DOWNLOAD_CHUNK), b"")
-    failure = None
-    for attempt in range(UPLOAD_ATTEMPTS):  # a PUT of the same bytes is idempotent
-        if attempt:
-            sleep(attempt)
+    attempts = policy.attempts()
+    while True:
+        retry_after = None
         try:
             response = httpx.put(url, content=chunks(), headers={"Content-Length": str(size)}, timeout=300)
         except httpx.TransportError as exc:
             failure = "%s: %s" % (type(exc).__name__, exc)
-            continue
-        if response.status_code >= 500:
+        else:
+            if response.status_code < 500 and response.status_code != 429:
+                break
             failure = "HTTP %d" % response.status_code
-            continue
-        if response.status_code != 200:
-            raise CloudflareAPIError("uploading %s for the D1 import failed with HTTP %d: %s"
-                                     % (path, response.status_code, response.text[:300]), status=response.status_code)
-        if (response.headers.get("etag") or "").strip('"') != etag:
-            raise CloudflareAPIError("the upload of %s for the D1 import arrived with ETag %s, not the file's MD5 %s"
-                                     % (path, response.headers.get("etag"), etag))
-        return
-    raise CloudflareAPIError("uploading %s for the D1 import failed %d times: %s" % (path, UPLOAD_ATTEMPTS, failure))
+            retry_after = parse_retry_after(response.headers.get("retry-after"), policy.now)
+        if not attempts.next_wait(retry_after):
+            raise CloudflareAPIError("uploading %s for the D1 import failed %d times: %s" % (path, attempts.retries + 1, failure))
+    if response.status_code != 200:
+        raise CloudflareAPIError("uploading %s for the D1 import failed with HTTP %d: %s"
+                                 % (path, response.status_code, response.text[:300]), status=response.status_code)
+    if (response.headers.get("etag") or "").strip('"') != etag:
+        raise CloudflareAPIError("the upload of %s for the D1 import arrived with ETag %s, not the file's MD5 %s"
+                                 % (path, response.headers.get("etag"), etag))
 
 
 def sql_error_text(exc):

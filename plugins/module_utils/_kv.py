@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._backup_paths import link_problem
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import build_path
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 
@@ -239,8 +240,17 @@ def iter_export_file(path):
 
 def entries_from_directory(directory):
     """Entries from a directory tree: each regular file is one key, named by its path relative to
-    ``directory`` with ``/`` separators; UTF-8 contents become text values, others base64."""
+    ``directory`` with ``/`` separators; UTF-8 contents become text values, others base64.
+
+    Nothing is read outside ``directory``: a file symlink must point inside it, a directory symlink is refused."""
     entries = []
+    problems = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        problems.extend(filter(None, (link_problem(directory, os.path.join(root, name)) for name in dirs)))
+        problems.extend(filter(None, (link_problem(directory, os.path.join(root, name)) for name in files)))
+    if problems:
+        raise InvalidInputError("src %s: refusing to read outside it: %s" % (directory, "; ".join(sorted(problems))))
     for root, dirs, files in os.walk(directory):
         dirs.sort()
         for name in sorted(files):

@@ -6,15 +6,15 @@
 # This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
 # Do not use it from other collections or roles.
 
-"""What r2_object does: put (skip when identical, multipart), get (verified), delete and list over S3."""
+"""The modules that talk S3 (``S3Module``: key pair, endpoint, client on the shared retry policy, check-mode
+guard, call counts) and what r2_object does: put (skip when identical, multipart), get (verified), delete, list."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import (
     HAS_HTTPX,
@@ -25,38 +25,38 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._client import (
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._r2 import key_pair_for_token, s3_endpoint, validate_bucket_name
-from ansible_collections.cfops.cloudflare.plugins.module_utils._s3 import (
-    S3Client,
-    S3Error,
-    file_digests,
-    multipart_etag,
+from ansible_collections.cfops.cloudflare.plugins.module_utils._s3 import S3Client, S3Error
+from ansible_collections.cfops.cloudflare.plugins.module_utils._s3_transfer import (
+    MAX_PART_MB,
+    MIB,
+    MIN_PART_MB,
+    SHA256_METADATA,
+    download_file,
+    hash_file,
+    object_view,
+    same_content,
+    upload_file,
 )
 
-MIB = 1024 * 1024
-MIN_PART_MB = 5
-MAX_PART_MB = 5000
-MAX_PARTS = 10000
-SHA256_METADATA = "sha256"
+__all__ = ["S3Module", "R2ObjectRunner", "object_view", "same_content", "s3_argument_spec"]
 
 
-def object_view(bucket, key, headers):
-    metadata = {name[len("x-amz-meta-"):]: value for name, value in headers.items() if name.startswith("x-amz-meta-")}
-    return {"bucket": bucket, "key": key, "size": int(headers.get("content-length") or 0),
-            "etag": (headers.get("etag") or "").strip('"'), "sha256": metadata.get(SHA256_METADATA),
-            "content_type": headers.get("content-type"), "metadata": metadata}
+def s3_argument_spec():
+    """The S3 options of the modules that move objects (documented in each module)."""
+    return dict(
+        access_key_id=dict(type="str", no_log=True, fallback=(env_fallback, ["R2_ACCESS_KEY_ID"])),
+        secret_access_key=dict(type="str", no_log=True, fallback=(env_fallback, ["R2_SECRET_ACCESS_KEY"])),
+        s3_endpoint_url=dict(type="str", fallback=(env_fallback, ["R2_S3_ENDPOINT_URL"])),
+    )
 
 
-def same_content(remote, md5_hex, sha256_hex, size):
-    """True when the remote object (``object_view``) holds exactly these bytes."""
-    if remote["size"] != size:
-        return False
-    if remote["sha256"]:
-        return remote["sha256"] == sha256_hex
-    return "-" not in remote["etag"] and remote["etag"] == md5_hex
+class S3Module(CloudflareModule):
+    """Base of the modules that talk S3: the API token is optional with a key pair; ``self.s3`` is the client.
 
+    The S3 client takes the same retry options as the API client (``api_max_retries``,
+    ``api_max_retry_time``, ``api_timeout``), and refuses writes in check mode."""
 
-class R2ObjectRunner(CloudflareModule):
-    """r2_object; it talks S3, so it overrides ``run`` (the API token is optional with a key pair)."""
+    pool = 1  # connections: one per transfer running at once
 
     def run(self):
         if not HAS_HTTPX:
@@ -64,8 +64,12 @@ class R2ObjectRunner(CloudflareModule):
         self.s3 = None
         try:
             self.check_input()
-            self.s3 = S3Client(self.endpoint(), *self.key_pair(), timeout=max(self.params["api_timeout"], 60))
-            getattr(self, "run_" + self.params["mode"])()
+            self.check_s3_input()
+            self.s3 = S3Client(self.endpoint(), *self.key_pair(), timeout=max(self.params["api_timeout"], 60),
+                               max_retries=self.params["api_max_retries"], max_retry_time=self.params["api_max_retry_time"],
+                               pool=self.pool)
+            self.s3.writes_allowed = not self.check_mode
+            self.execute()
         except InvalidInputError as exc:
             self.fail(str(exc))
         except CloudflareAPIError as exc:
@@ -79,6 +83,9 @@ class R2ObjectRunner(CloudflareModule):
                 self.client.close()
         self.exit()
 
+    def check_input(self):
+        """Check the module's own options (before any call)."""
+
     def _finish_result(self):
         result = super()._finish_result()
         if getattr(self, "s3", None) is not None:
@@ -88,20 +95,9 @@ class R2ObjectRunner(CloudflareModule):
             result["api_calls"] = calls
         return result
 
-    # Input -------------------------------------------------------------------------------------------------
-
-    def check_input(self):
+    def check_s3_input(self):
         params = self.params
         validate_bucket_name(params["bucket"])
-        if not MIN_PART_MB <= params["part_size_mb"] <= MAX_PART_MB:
-            raise InvalidInputError("part_size_mb must be from %d to %d, got %d" % (MIN_PART_MB, MAX_PART_MB, params["part_size_mb"]))
-        if params["mode"] == "put":
-            if params["src"] is None and params["content"] is None:
-                raise InvalidInputError("mode=put needs src or content")
-            if params["src"] is not None and not os.path.isfile(params["src"]):
-                raise InvalidInputError("src %s is not a readable file" % params["src"])
-        if params["mode"] == "get" and not os.path.isdir(os.path.dirname(os.path.abspath(params["dest"]))):
-            raise InvalidInputError("the directory of dest %s does not exist" % params["dest"])
         if bool(params["access_key_id"]) != bool(params["secret_access_key"]):
             raise InvalidInputError("set both access_key_id and secret_access_key (or R2_ACCESS_KEY_ID and "
                                     "R2_SECRET_ACCESS_KEY), or neither to derive them from api_token")
@@ -125,7 +121,26 @@ class R2ObjectRunner(CloudflareModule):
                                        max_retry_time=self.params["api_max_retry_time"])
         return key_pair_for_token(self.client, self.params["api_token"], self.params["account_id"])
 
-    # Modes -------------------------------------------------------------------------------------------------
+
+class R2ObjectRunner(S3Module):
+    """r2_object: one object at a time."""
+
+    def check_input(self):
+        params = self.params
+        if not MIN_PART_MB <= params["part_size_mb"] <= MAX_PART_MB:
+            raise InvalidInputError("part_size_mb must be from %d to %d, got %d" % (MIN_PART_MB, MAX_PART_MB, params["part_size_mb"]))
+        if params["mode"] == "put":
+            if params["src"] is None and params["content"] is None:
+                raise InvalidInputError("mode=put needs src or content")
+            if params["src"] is not None and not os.path.isfile(params["src"]):
+                raise InvalidInputError("src %s is not a readable file" % params["src"])
+        if params["max_keys"] is not None and not 1 <= params["max_keys"] <= 1000:
+            raise InvalidInputError("max_keys must be from 1 to 1000, got %d" % params["max_keys"])
+        if params["mode"] == "get" and not os.path.isdir(os.path.dirname(os.path.abspath(params["dest"]))):
+            raise InvalidInputError("the directory of dest %s does not exist" % params["dest"])
+
+    def execute(self):
+        getattr(self, "run_" + self.params["mode"])()
 
     def head(self):
         headers = self.s3.head_object(self.params["bucket"], self.params["key"])
@@ -149,7 +164,8 @@ class R2ObjectRunner(CloudflareModule):
 
     def put_file(self, path):
         bucket, key = self.params["bucket"], self.params["key"]
-        size, md5_hex, sha256_hex = file_digests(path)
+        digests = hash_file(path)
+        size, md5_hex, sha256_hex = digests["size"], digests["md5"], digests["sha256"]
         metadata = self.desired_metadata(sha256_hex)
         content_type = self.params["content_type"]
         remote = self.head()
@@ -166,46 +182,11 @@ class R2ObjectRunner(CloudflareModule):
         if self.check_mode:
             self.result["object"] = dict(wanted, etag=None, parts=None)
             return
-        headers = {"x-amz-meta-" + name: value for name, value in metadata.items()}
+        headers = {"x-amz-meta-" + name: value for name, value in metadata.items() if name != SHA256_METADATA}
         if content_type:
             headers["Content-Type"] = content_type
-        part_bytes = self.params["part_size_mb"] * MIB
-        if size <= part_bytes:
-            etag, parts = self.s3.put_object(bucket, key, path, size, md5_hex, sha256_hex, headers), 1
-            if etag != md5_hex:
-                raise S3Error("s3://%s/%s: R2 answered ETag %s but the file's MD5 is %s; the object may be corrupt"
-                              % (bucket, key, etag, md5_hex))
-        else:
-            etag, parts = self.multipart_upload(path, size, part_bytes, headers)
-        self.result["object"] = dict(wanted, etag=etag, parts=parts)
-
-    def multipart_upload(self, path, size, part_bytes, headers):
-        bucket, key = self.params["bucket"], self.params["key"]
-        count = -(-size // part_bytes)
-        if count > MAX_PARTS:
-            raise InvalidInputError("%s needs %d parts of %d MiB; S3 allows %d: raise part_size_mb"
-                                    % (path, count, self.params["part_size_mb"], MAX_PARTS))
-        upload_id = self.s3.create_multipart_upload(bucket, key, headers)
-        etags = []
-        try:
-            for index in range(count):
-                offset = index * part_bytes
-                etags.append(self.s3.upload_part(bucket, key, upload_id, index + 1, path, offset, min(part_bytes, size - offset)))
-            etag = self.s3.complete_multipart_upload(bucket, key, upload_id, etags)
-        except BaseException as exc:
-            try:
-                self.s3.abort_multipart_upload(bucket, key, upload_id)
-                cleanup = "the multipart upload %s was aborted, s3://%s/%s is unchanged" % (upload_id, bucket, key)
-            except S3Error as abort_error:
-                cleanup = "aborting the multipart upload %s failed too (%s): R2's lifecycle rule removes it later" % (
-                    upload_id, abort_error)
-            if isinstance(exc, S3Error):
-                raise S3Error("%s; %s" % (exc.message, cleanup), exc.status, exc.code)
-            raise
-        if etag != multipart_etag(etags):
-            raise S3Error("s3://%s/%s: R2 answered ETag %s for the completed upload, expected %s"
-                          % (bucket, key, etag, multipart_etag(etags)))
-        return etag, count
+        uploaded = upload_file(self.s3, bucket, key, path, digests, headers, self.params["part_size_mb"] * MIB)
+        self.result["object"] = dict(wanted, etag=uploaded["etag"], parts=uploaded["parts"])
 
     def run_get(self):
         bucket, key, dest = self.params["bucket"], self.params["key"], self.params["dest"]
@@ -213,41 +194,22 @@ class R2ObjectRunner(CloudflareModule):
         if remote is None:
             raise S3Error("s3://%s/%s does not exist" % (bucket, key), status=404, code="NoSuchKey")
         self.result["object"] = remote
-        local = file_digests(dest) if os.path.isfile(dest) else None
-        if local is not None and not self.params["force"] and same_content(remote, local[1], local[2], local[0]):
+        local = hash_file(dest) if os.path.isfile(dest) else None
+        if local is not None and not self.params["force"] and same_content(remote, local["md5"], local["sha256"], local["size"]):
             self.set_diff(self.diff_view(remote), self.diff_view(remote))
             return
         self.mark_changed()
-        self.set_diff({"path": dest, "sha256": local[2]} if local else {}, {"path": dest, "sha256": remote["sha256"]})
+        self.set_diff({"path": dest, "sha256": local["sha256"]} if local else {}, {"path": dest, "sha256": remote["sha256"]})
         if self.check_mode:
             return
-        directory = os.path.dirname(os.path.abspath(dest))
-        handle = tempfile.NamedTemporaryFile(prefix=".%s." % os.path.basename(dest), dir=directory, delete=False)
-        md5, sha256 = hashlib.md5(), hashlib.sha256()
         try:
-            with handle:
-                headers = self.s3.download(bucket, key, handle, digests=(md5, sha256))
-            fetched = object_view(bucket, key, headers)
-            self.verify_download(fetched, os.path.getsize(handle.name), md5.hexdigest(), sha256.hexdigest())
-            os.replace(handle.name, dest)
-        except BaseException:
-            if os.path.exists(handle.name):
-                os.unlink(handle.name)
-            raise
-        self.result["object"] = dict(fetched, size=os.path.getsize(dest), sha256=sha256.hexdigest())
-
-    def verify_download(self, remote, size, md5_hex, sha256_hex):
-        where = "s3://%s/%s" % (remote["bucket"], remote["key"])
-        if size != remote["size"]:
-            raise S3Error("%s: received %d bytes, R2 announced %d; %s was not written" % (where, size, remote["size"], self.params["dest"]))
-        if remote["sha256"] and remote["sha256"] != sha256_hex:
-            raise S3Error("%s: checksum mismatch: the content's SHA-256 is %s, the object's sha256 metadata says %s; %s was "
-                          "not written" % (where, sha256_hex, remote["sha256"], self.params["dest"]))
-        if not remote["sha256"] and "-" not in remote["etag"] and remote["etag"] != md5_hex:
-            raise S3Error("%s: checksum mismatch: the content's MD5 is %s, the ETag says %s; %s was not written"
-                          % (where, md5_hex, remote["etag"], self.params["dest"]))
-        if not remote["sha256"] and "-" in remote["etag"]:
-            self.module.warn("%s is a multipart object without sha256 metadata: only its size could be verified" % where)
+            fetched = download_file(self.s3, bucket, key, dest, self.params["part_size_mb"] * MIB)
+        except S3Error as exc:
+            raise exc.with_message("%s; %s was not written" % (exc.message, dest)) from None
+        if fetched["verified"] is None:
+            self.module.warn("s3://%s/%s is a multipart object without sha256 metadata: only its size could be verified"
+                             % (bucket, key))
+        self.result["object"] = dict(object_view(bucket, key, fetched["headers"]), size=fetched["size"], sha256=fetched["sha256"])
 
     def run_delete(self):
         remote = self.head()
@@ -261,7 +223,14 @@ class R2ObjectRunner(CloudflareModule):
             self.s3.delete_object(self.params["bucket"], self.params["key"])
 
     def run_list(self):
-        self.result["objects"] = self.s3.list_objects(self.params["bucket"], self.params["prefix"])
+        bucket, prefix, delimiter, max_keys = (self.params["bucket"], self.params["prefix"], self.params["delimiter"] or None,
+                                               self.params["max_keys"])
+        if max_keys is not None:
+            objects, prefixes, token = self.s3.list_page(bucket, prefix, delimiter, max_keys=max_keys)
+            truncated = token is not None
+        else:
+            (objects, prefixes), truncated = self.s3.list_all(bucket, prefix, delimiter), False
+        self.result.update(objects=objects, prefixes=prefixes, truncated=truncated)
 
     @staticmethod
     def diff_view(view):

@@ -13,10 +13,15 @@ version_added: 1.1.0
 description:
   - A backup set is a directory of exported files (KV namespaces, D1 dumps, R2 objects).
     Its manifest, C(manifest.json), lists every file with its size and SHA-256 and what each item is.
-  - With O(state=present) the module computes the checksums (streaming, one file at a time) and writes the
-    manifest last, so a set without a manifest is known to be partial.
-  - With O(state=verified) it checks that the manifest exists, that every file it lists is there with the
-    same size and SHA-256, and that no unlisted file was added; it fails naming every mismatch.
+  - With O(state=present) the module computes the checksums (SHA-256 and MD5, streaming, a few files at once) and
+    writes the manifest last, so a set without a manifest is known to be partial.
+  - With O(state=verified) it refuses the set unless it cannot lie, naming every problem found
+    (RV(problems)) - before anything reads a file of it. The set and everything in it are real directories and
+    regular files (no symlink, none followed); every path the manifest lists is relative and normalised (no
+    C(.), C(..), empty segments or backslashes), so inside the set, and listed once (the JSON has no duplicate
+    keys); the files on disk are exactly the listed ones, each with its size, SHA-256 and MD5; every item has a
+    known kind (V(kv), V(d1), V(r2)) and name, and its files are manifest files in its kind's directory (one for
+    KV and D1), owned by no other item, whose sizes add up to the item's C(bytes).
   - It works on local files only and takes no Cloudflare credentials.
 author:
   - cfops platform team (@cfops)
@@ -42,8 +47,11 @@ options:
   items:
     description:
       - What the set holds, one entry per backed-up object; written into the manifest as given.
-      - Each entry should name its C(kind) (for example V(kv), V(d1), V(r2)), its C(name) and the C(files)
-        (paths relative to O(path)) that hold it; other keys are kept as given.
+      - Each entry names its C(kind) (V(kv), V(d1) or V(r2)), its C(name) and the C(files) (paths relative to
+        O(path)) that hold it; other keys are kept as given. KV items have one C(kv/*.jsonl) file, D1 items one
+        C(d1/*.sql) file, R2 items the files under C(r2/<name>/) and optionally C(r2/<name>.objects.jsonl).
+      - An entry may give C(directories) (paths relative to O(path)) instead of, or besides, C(files); every file
+        below them is added to its C(files), so an R2 bucket's objects need not be listed one by one.
       - Required with O(state=present).
     type: list
     elements: dict
@@ -79,9 +87,9 @@ manifest:
   type: dict
   contains:
     format:
-      description: Manifest format version.
+      description: Manifest format version (2 adds each file's C(md5); sets of format 1 are still verified).
       type: int
-      sample: 1
+      sample: 2
     set:
       description: The set's name (its directory name).
       type: str
@@ -94,7 +102,7 @@ manifest:
       type: list
       elements: dict
     files:
-      description: Every file of the set, by path relative to the set, with C(bytes) and C(sha256).
+      description: Every file of the set, by path relative to the set, with C(bytes), C(sha256) and C(md5).
       type: dict
     total_bytes:
       description: Sum of the files' sizes.
@@ -103,100 +111,22 @@ path:
   description: Path of C(manifest.json).
   returned: success
   type: str
+problems:
+  description: With O(state=verified), every reason the set was refused.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["../outside.jsonl is not normalised ('.', '..' or empty segments) or leaves the set"]
 """
-
-import datetime
-import hashlib
-import json
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-MANIFEST = "manifest.json"
-FORMAT = 1
-CHUNK = 1024 * 1024
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def set_files(root):
-    """Relative paths of every file of the set except the manifest, sorted."""
-    found = []
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            relative = os.path.relpath(os.path.join(directory, name), root).replace(os.sep, "/")
-            if relative != MANIFEST and not relative.endswith(".partial"):
-                found.append(relative)
-    return sorted(found)
-
-
-def file_entries(root):
-    entries = {}
-    for relative in set_files(root):
-        full = os.path.join(root, relative)
-        entries[relative] = {"bytes": os.path.getsize(full), "sha256": sha256_of(full)}
-    return entries
-
-
-def write_manifest(module, root):
-    listed = [f for item in module.params["items"] for f in (item.get("files") or [])]
-    missing = sorted(f for f in listed if not os.path.isfile(os.path.join(root, f)))
-    if missing:
-        module.fail_json(msg="backup set %s is incomplete: items name files that do not exist: %s" % (root, ", ".join(missing)))
-    files = file_entries(root)
-    manifest = dict(module.params["metadata"])
-    manifest.update({
-        "format": FORMAT,
-        "set": os.path.basename(os.path.normpath(root)),
-        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "items": module.params["items"],
-        "files": files,
-        "total_bytes": sum(entry["bytes"] for entry in files.values()),
-    })
-    path = os.path.join(root, MANIFEST)
-    if not module.check_mode:
-        partial = path + ".partial"
-        with open(partial, "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        os.replace(partial, path)  # a reader never sees half a manifest
-    module.exit_json(changed=True, manifest=manifest, path=path)
-
-
-def verify_manifest(module, root):
-    path = os.path.join(root, MANIFEST)
-    if not os.path.isfile(path):
-        module.fail_json(msg="backup set %s has no %s: it is partial (the backup did not finish) or not a backup set" % (root, MANIFEST))
-    try:
-        with open(path, encoding="utf-8") as handle:
-            manifest = json.load(handle)
-    except ValueError as exc:
-        module.fail_json(msg="backup set %s: %s is not valid JSON (%s)" % (root, MANIFEST, exc))
-    expected = manifest.get("files") or {}
-    problems = []
-    present = set(set_files(root))
-    for relative in sorted(expected):
-        full = os.path.join(root, relative)
-        if relative not in present:
-            problems.append("%s is missing" % relative)
-            continue
-        size = os.path.getsize(full)
-        if size != expected[relative].get("bytes"):
-            problems.append("%s has %d bytes, the manifest says %s" % (relative, size, expected[relative].get("bytes")))
-        elif sha256_of(full) != expected[relative].get("sha256"):
-            problems.append("%s does not match its sha256 in the manifest" % relative)
-    for relative in sorted(present - set(expected)):
-        problems.append("%s is not in the manifest" % relative)
-    if problems:
-        module.fail_json(msg="backup set %s does not match its manifest, refusing it: %s" % (root, "; ".join(problems)),
-                         problems=problems)
-    module.exit_json(changed=False, manifest=manifest, path=path)
+from ansible_collections.cfops.cloudflare.plugins.module_utils._backup import (
+    SetError,
+    build_manifest,
+    verify_set,
+    write_manifest,
+)
 
 
 def main():
@@ -210,11 +140,16 @@ def main():
         supports_check_mode=True,
     )
     root = module.params["path"]
-    if not os.path.isdir(root):
-        module.fail_json(msg="backup set %s does not exist or is not a directory" % root)
-    if module.params["state"] == "present":
-        write_manifest(module, root)
-    verify_manifest(module, root)
+    try:
+        if module.params["state"] == "present":
+            manifest = build_manifest(root, module.params["items"], module.params["metadata"])
+            if not module.check_mode:
+                write_manifest(root, manifest)
+            module.exit_json(changed=True, manifest=manifest, path="%s/manifest.json" % root)
+        manifest = verify_set(root)
+    except SetError as exc:
+        module.fail_json(msg=exc.message, problems=exc.problems)
+    module.exit_json(changed=False, manifest=manifest, path="%s/manifest.json" % root)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._backup_paths import link_problem
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._d1 import resolve_database_id, run_query, sql_error_text
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
@@ -148,6 +149,12 @@ def read_migrations(directory):
     for name in names:
         if not MIGRATION_NAME.match(name):
             raise InvalidInputError("migration file %s does not look like NNNN_name.sql" % name)
+        path = os.path.join(directory, name)
+        problem = link_problem(directory, path)
+        if problem is None and not os.path.isfile(path):
+            problem = "%s is not a regular file" % name
+        if problem:
+            raise InvalidInputError("migrations_dir %s: refusing to read outside it: %s" % (directory, problem))
     return names
 
 

@@ -18,6 +18,9 @@ description:
   - V(get) downloads to a temporary file next to O(dest), verifies its checksum, and only then moves it into
     place; a mismatch fails and leaves O(dest) as it was.
   - V(delete) deletes one object; V(list) lists the objects under a prefix, 1000 per call.
+  - S3 calls are retried like API calls (O(api_max_retries), O(api_max_retry_time), backoff with jitter,
+    C(Retry-After)); a multipart completion is never sent twice blindly (after an ambiguous failure the object
+    and the upload's parts are read first). For many objects at once use M(cfops.cloudflare.r2_sync).
 author:
   - cfops platform team (@cfops)
 extends_documentation_fragment:
@@ -40,6 +43,19 @@ options:
     description: With O(mode=list), list only keys starting with this prefix.
     type: str
     default: ""
+  delimiter:
+    description:
+      - With O(mode=list), group the keys that contain this string after O(prefix) into RV(prefixes), as S3's
+        ListObjectsV2 C(delimiter) does (V(/) lists one "directory" level).
+    type: str
+    version_added: 1.2.0
+  max_keys:
+    description:
+      - With O(mode=list), list at most this many keys (1 to 1000) in one call instead of every page; RV(truncated)
+        says whether there were more. O(max_keys=1) checks in one call that the bucket exists and the key pair may
+        read it.
+    type: int
+    version_added: 1.2.0
   src:
     description: With O(mode=put), the local file to upload. Mutually exclusive with O(content).
     type: path
@@ -178,6 +194,18 @@ object:
       type: int
       returned: when O(mode=put)
       sample: 1
+prefixes:
+  description: With O(delimiter), the common prefixes (each ending with O(delimiter)), in order.
+  returned: when O(mode=list)
+  type: list
+  elements: str
+  sample: ["backups/local/books-data/20261123T020000Z-1a2b3c4d/"]
+  version_added: 1.2.0
+truncated:
+  description: With O(max_keys), whether more keys were left out.
+  returned: when O(mode=list)
+  type: bool
+  version_added: 1.2.0
 objects:
   description: The objects under O(prefix), in key order.
   returned: when O(mode=list)
@@ -213,10 +241,10 @@ api_calls:
       sample: 0
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
-from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import R2ObjectRunner
+from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import R2ObjectRunner, s3_argument_spec
 
 
 def main():
@@ -227,6 +255,8 @@ def main():
             bucket=dict(type="str", required=True),
             key=dict(type="str", no_log=False),
             prefix=dict(type="str", default=""),
+            delimiter=dict(type="str"),
+            max_keys=dict(type="int", no_log=False),
             src=dict(type="path"),
             content=dict(type="str"),
             dest=dict(type="path"),
@@ -234,9 +264,7 @@ def main():
             metadata=dict(type="dict"),
             force=dict(type="bool", default=False),
             part_size_mb=dict(type="int", default=100),
-            access_key_id=dict(type="str", no_log=True, fallback=(env_fallback, ["R2_ACCESS_KEY_ID"])),
-            secret_access_key=dict(type="str", no_log=True, fallback=(env_fallback, ["R2_SECRET_ACCESS_KEY"])),
-            s3_endpoint_url=dict(type="str", fallback=(env_fallback, ["R2_S3_ENDPOINT_URL"])),
+            **s3_argument_spec()
         ),
         mutually_exclusive=[("src", "content")],
         required_if=[("mode", "put", ("key",)), ("mode", "get", ("key", "dest")), ("mode", "delete", ("key",))],

@@ -77,10 +77,51 @@ def test_scheduled_backup_runs_unattended_through_ansible_runner(fresh, project_
     artifact = stats_event["event_data"]["artifact_data"]["cfops_backup"]
     assert artifact["environment"] == "local"
     assert [(item["kind"], item["name"], item["count"]) for item in artifact["items"]] == [("kv", KV_TITLE, 25)]
-    set_dir = backups / artifact["set"]
+    set_dir = backups / artifact["application"] / artifact["set"]  # a directory per application
     manifest = json.loads((set_dir / "manifest.json").read_text())
     assert artifact["files"] == manifest["files"]
     assert int(artifact["total_bytes"]) == manifest["total_bytes"] > 0
     # The token came from the credential only and never shows in the job's output or artifacts.
     job_output = stdout + json.dumps(events)
     assert fresh.token not in job_output
+
+
+def run_job(playbook, tmp_path, name, fresh, project_sync, extravars):
+    """One AWX-like job: its own private data directory (a fresh container), the credential's env, extra vars."""
+    private_data_dir = tmp_path / name
+    private_data_dir.mkdir()
+    envvars = credential_env({"api_token": fresh.token, "account_id": fresh.account_id, "api_base_url": fresh.base_url})
+    envvars.update({"ANSIBLE_COLLECTIONS_PATH": str(project_sync), "ANSIBLE_NOCOLOR": "1"})
+    runner = ansible_runner.run(private_data_dir=str(private_data_dir), project_dir=REPO, playbook=playbook,
+                                inventory=os.path.join(REPO, "inventories", "local"), envvars=envvars,
+                                extravars=extravars, quiet=True, timeout=600)
+    stdout = runner.stdout.read()
+    stats = [e for e in runner.events if e.get("event") == "playbook_on_stats"]
+    return runner, stdout, stats[0]["event_data"]["artifact_data"] if stats else {}
+
+
+def test_a_scheduled_restore_on_a_fresh_container_restores_from_the_r2_copy(fresh, project_sync, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ.get("PATH", ""))
+    http = httpx.Client(base_url=fresh.base_url, headers={"Authorization": "Bearer " + fresh.token})
+    account = "/accounts/%s" % fresh.account_id
+    namespace = http.post(account + "/storage/kv/namespaces", json={"title": KV_TITLE}).json()["result"]["id"]
+    http.put(account + "/storage/kv/namespaces/%s/bulk" % namespace, json=[{"key": "k%d" % i, "value": "v%d" % i} for i in range(25)])
+    http.post(account + "/r2/buckets", json={"name": "cfops-backups"})
+    # The backup template's extra vars (extensions/awx/job_templates.yml) upload every set to cfops-backups.
+    with open(os.path.join(REPO, "extensions", "awx", "job_templates.yml"), encoding="utf-8") as handle:
+        templates = {t["playbook"]: t for t in yaml.safe_load(handle)["job_templates"]}
+    upload = templates["playbooks/backup.yml"]["extra_vars"]
+    backup, stdout, artifacts = run_job("playbooks/backup.yml", tmp_path, "backup-job", fresh, project_sync,
+                                        dict(upload, backup_root=str(tmp_path / "backup-container")))
+    assert backup.status == "successful", stdout
+    http.post(account + "/storage/kv/namespaces/%s/bulk/delete" % namespace, json=["k%d" % i for i in range(25)])
+    # The restore job runs in a new container: nothing of the backup job's disk is there.
+    restore, stdout, artifacts = run_job("playbooks/restore.yml", tmp_path, "restore-job", fresh, project_sync,
+                                         dict(upload, backup_root=str(tmp_path / "restore-container")))
+    assert restore.status == "successful", stdout
+    assert artifacts["cfops_restore"]["source"].startswith("r2://cfops-backups/")
+    assert [(item["kind"], item["name"], item["changes"]["added"]) for item in artifacts["cfops_restore"]["items"]] == [
+        ("kv", KV_TITLE, 25)]
+    keys = http.get(account + "/storage/kv/namespaces/%s/keys" % namespace).json()["result"]
+    assert len(keys) == 25
+    assert fresh.token not in stdout

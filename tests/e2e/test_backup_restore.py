@@ -1,7 +1,9 @@
 """backup.yml and restore.yml for real: fill an environment in the emulator, back it up, wipe it,
-restore it, and compare every KV key/value/metadata, every D1 row and every R2 object byte for byte.
-Also: a second restore changes nothing and writes nothing; check mode writes nothing; a corrupted or
-partial set is refused before any write; prod needs confirm=prod."""
+restore it, and compare every KV key/value/metadata, every D1 row and every R2 object byte for byte (and its
+content type and metadata). Also: a second restore changes nothing and writes nothing; check mode writes
+nothing; the restore from the R2 copy on a machine without the local sets (a fresh AWX job container); a
+corrupted or partial set is refused before any write; prod needs confirm=prod; each run ends with one summary
+line."""
 import base64
 import hashlib
 import json
@@ -19,6 +21,7 @@ KV_TITLE = "books-api-local-cache"
 D1_NAME = "books-local"
 R2_BUCKET = "books-local-assets"
 UPLOAD_BUCKET = "books-local-backups"
+APP = "books-data"
 
 
 class Api:
@@ -55,10 +58,14 @@ class Api:
                             aws_access_key_id=keys["access_key_id"], aws_secret_access_key=keys["secret_access_key"],
                             config=Config(s3={"addressing_style": "path"}))
 
-    def r2_snapshot(self, bucket):
+    def r2_snapshot(self, bucket, with_metadata=False):
         s3 = self.s3()
         keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket) for o in page.get("Contents", [])]
-        return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+        objects = {key: s3.get_object(Bucket=bucket, Key=key) for key in keys}
+        if not with_metadata:
+            return {key: item["Body"].read() for key, item in objects.items()}
+        return {key: (item["Body"].read(), item["ContentType"], {k: v for k, v in item["Metadata"].items() if k != "sha256"})
+                for key, item in objects.items()}
 
     # D1
     def d1_id(self, name):
@@ -95,7 +102,9 @@ def fill(api):
     s3 = api.s3()
     s3.put_object(Bucket=R2_BUCKET, Key="covers/1.png", Body=bytes(range(256)) * 4000)
     s3.put_object(Bucket=R2_BUCKET, Key="covers/deep/2.bin", Body=os.urandom(300_000))
-    s3.put_object(Bucket=R2_BUCKET, Key="index.html", Body="<h1>books ✓</h1>".encode(), ContentType="text/html")
+    s3.put_object(Bucket=R2_BUCKET, Key="index.html", Body="<h1>books ✓</h1>".encode(), ContentType="text/html",
+                  Metadata={"owner": "books"})
+    s3.put_object(Bucket=R2_BUCKET, Key="odd keys/ünïcode ✓ & más.txt", Body=b"odd")
 
 
 def wipe(api):
@@ -110,9 +119,26 @@ def wipe(api):
     s3.put_object(Bucket=R2_BUCKET, Key="stray.txt", Body=b"not in the backup")
 
 
-def backup_vars(root):
-    return json.dumps({"backup_root": str(root), "backup_kv_namespaces": [KV_TITLE], "backup_d1_databases": [D1_NAME],
-                       "backup_r2_buckets": [R2_BUCKET]})
+def backup_vars(root, **extra):
+    return json.dumps(dict({"backup_root": str(root), "backup_kv_namespaces": [KV_TITLE], "backup_d1_databases": [D1_NAME],
+                            "backup_r2_buckets": [R2_BUCKET]}, **extra))
+
+
+def snapshot(api):
+    return {"kv": api.kv_snapshot(KV_TITLE), "d1": api.d1_snapshot(D1_NAME), "r2": api.r2_snapshot(R2_BUCKET, True)}
+
+
+def the_set(root):
+    (name,) = [name for name in os.listdir(root / APP) if not name.startswith(".")]  # .lock is the directory's lock
+    return name, root / APP / name
+
+
+def summary_line(output, word):
+    """The summary message (``<word> of <application> ...``), unfolded from the callback's line wrapping."""
+    text = " ".join(output.split())
+    start = text.rfind("%s of %s" % (word, APP))
+    assert start >= 0, output[-3000:]
+    return text[start:text.find(" PLAY RECAP", start)]
 
 
 @pytest.fixture
@@ -125,22 +151,26 @@ def filled(fresh):
 @pytest.mark.timeout(900)  # four playbook runs
 def test_round_trip_is_byte_identical_and_a_second_restore_is_a_no_op(filled, fresh, tmp_path):
     api = filled
-    before = {"kv": api.kv_snapshot(KV_TITLE), "d1": api.d1_snapshot(D1_NAME), "r2": api.r2_snapshot(R2_BUCKET)}
-    assert len(before["kv"]) == 301 and len(before["d1"]["books"]) == 200 and len(before["r2"]) == 3
+    before = snapshot(api)
+    assert len(before["kv"]) == 301 and len(before["d1"]["books"]) == 200 and len(before["r2"]) == 4
     backup = run_playbook(fresh, "-e", backup_vars(tmp_path), "-e", "backup_upload_bucket=" + UPLOAD_BUCKET,
                           playbook="playbooks/backup.yml")
     assert backup.rc == 0, backup.output
-    (set_name,) = os.listdir(tmp_path)
-    # The set was copied to R2 too: every file and the manifest, byte for byte.
+    set_name, set_dir = the_set(tmp_path)
+    line = summary_line(backup.output, "Backup")
+    assert set_name in line and "1 KV namespace(s) (301 keys)" in line and "1 R2 bucket(s) (4 objects)" in line, line
+    # The set was copied to R2 too: every file and the manifest, byte for byte, then the marker that it is whole.
     uploaded = api.r2_snapshot(UPLOAD_BUCKET)
-    prefix = "backups/local/%s/" % set_name
-    local = {prefix + path.relative_to(tmp_path / set_name).as_posix(): path.read_bytes()
-             for path in (tmp_path / set_name).rglob("*") if path.is_file()}
-    assert uploaded == local
-    manifest = json.loads((tmp_path / set_name / "manifest.json").read_text())
+    prefix = "backups/local/%s/%s/" % (APP, set_name)
+    local = {prefix + path.relative_to(set_dir).as_posix(): path.read_bytes() for path in set_dir.rglob("*") if path.is_file()}
+    assert {key: value for key, value in uploaded.items() if key.startswith(prefix)} == local
+    assert uploaded["backups/local/%s/%s.complete" % (APP, set_name)] == (set_name + "\n").encode()
+    manifest = json.loads((set_dir / "manifest.json").read_text())
+    assert manifest["format"] == 2 and manifest["application"] == APP
     assert {item["kind"]: item["name"] for item in manifest["items"]} == {"kv": KV_TITLE, "d1": D1_NAME, "r2": R2_BUCKET}
     for relative, entry in manifest["files"].items():
-        assert hashlib.sha256((tmp_path / set_name / relative).read_bytes()).hexdigest() == entry["sha256"]
+        data = (set_dir / relative).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and hashlib.md5(data).hexdigest() == entry["md5"]
 
     wipe(api)
     fresh.reset_calls()
@@ -148,16 +178,48 @@ def test_round_trip_is_byte_identical_and_a_second_restore_is_a_no_op(filled, fr
     assert preview.rc == 0, preview.output
     assert preview.changed > 0
     assert fresh.calls()["writes"] == 0, fresh.calls()
+    assert "check mode: nothing written" in summary_line(preview.output, "Restore")
 
     restore = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
     assert restore.rc == 0, restore.output
-    after = {"kv": api.kv_snapshot(KV_TITLE), "d1": api.d1_snapshot(D1_NAME), "r2": api.r2_snapshot(R2_BUCKET)}
-    assert after == before
+    assert snapshot(api) == before
+    line = summary_line(restore.output, "Restore")
+    assert "from set %s (local" % set_name in line and "D1 %s (created): replaced" % D1_NAME in line, line
+    assert "R2 %s: 1 added, 1 changed, 1 removed, 2 unchanged objects" % R2_BUCKET in line, line
 
     fresh.reset_calls()
     again = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
     assert again.rc == 0, again.output
     assert again.changed == 0, again.output
+    assert fresh.calls()["writes"] == 0, fresh.calls()
+    r2_reads = {call["route"]: call["count"] for call in fresh.calls()["calls"] if call["route"].startswith("s3:")}
+    assert r2_reads == {"s3:ListObjectsV2": 1}, r2_reads  # a no-op restore of a bucket only lists it
+    assert "0 added, 0 changed, 0 removed, 4 unchanged objects" in summary_line(again.output, "Restore")
+
+
+@pytest.mark.timeout(900)
+def test_restore_from_the_r2_copy_where_no_local_set_exists(filled, fresh, tmp_path):
+    api = filled
+    before = snapshot(api)
+    backup = run_playbook(fresh, "-e", backup_vars(tmp_path / "first-machine"), "-e", "backup_upload_bucket=" + UPLOAD_BUCKET,
+                          playbook="playbooks/backup.yml")
+    assert backup.rc == 0, backup.output
+    set_name, _set_dir = the_set(tmp_path / "first-machine")
+    # A second set that never finished uploading (no marker) must not be picked.
+    api.s3().put_object(Bucket=UPLOAD_BUCKET, Key="backups/local/%s/29991231T235959Z-00000000/kv/x.jsonl" % APP, Body=b"{}")
+    wipe(api)
+    fresh.reset_calls()
+    restore = run_playbook(fresh, "-e", backup_vars(tmp_path / "fresh-machine", backup_upload_bucket=UPLOAD_BUCKET),
+                           playbook="playbooks/restore.yml")
+    assert restore.rc == 0, restore.output
+    assert snapshot(api) == before
+    assert "from set %s (r2://%s/backups/local/%s/%s/)" % (set_name, UPLOAD_BUCKET, APP, set_name) in summary_line(
+        restore.output, "Restore")
+    assert not (tmp_path / "fresh-machine").exists() or not any((tmp_path / "fresh-machine").rglob("*.sql"))
+    fresh.reset_calls()
+    again = run_playbook(fresh, "-e", backup_vars(tmp_path / "fresh-machine", backup_upload_bucket=UPLOAD_BUCKET),
+                         playbook="playbooks/restore.yml")
+    assert again.rc == 0 and again.changed == 0, again.output
     assert fresh.calls()["writes"] == 0, fresh.calls()
 
 
@@ -173,11 +235,11 @@ def test_a_damaged_set_is_refused_before_any_write(filled, fresh, tmp_path):
     original = tmp_path / "original"
     backup = run_playbook(fresh, "-e", backup_vars(original), playbook="playbooks/backup.yml")
     assert backup.rc == 0, backup.output
-    (set_name,) = os.listdir(original)
+    set_name, _set_dir = the_set(original)
     for damage, expected in DAMAGES.items():
         root = tmp_path / damage
         shutil.copytree(original, root)
-        dump = root / set_name / "d1" / (D1_NAME + ".sql")
+        dump = root / APP / set_name / "d1" / (D1_NAME + ".sql")
         if damage == "corrupt":
             data = bytearray(dump.read_bytes())
             data[-5] ^= 0x01
@@ -185,7 +247,7 @@ def test_a_damaged_set_is_refused_before_any_write(filled, fresh, tmp_path):
         elif damage == "truncate":
             dump.write_bytes(dump.read_bytes()[:-100])
         else:
-            (root / set_name / "manifest.json").unlink()
+            (root / APP / set_name / "manifest.json").unlink()
         fresh.reset_calls()
         restore = run_playbook(fresh, "-e", backup_vars(root), playbook="playbooks/restore.yml")
         assert restore.rc != 0, damage
@@ -193,9 +255,27 @@ def test_a_damaged_set_is_refused_before_any_write(filled, fresh, tmp_path):
         assert fresh.calls()["writes"] == 0, (damage, fresh.calls())
     # Naming the partial set explicitly is refused too, with the reason.
     restore = run_playbook(fresh, "-e", backup_vars(tmp_path / "partial"), "-e", "restore_set=" + set_name,
-                           playbook="playbooks/restore.yml")
+                           "-e", "restore_source=local", playbook="playbooks/restore.yml")
     assert restore.rc != 0
     assert "has no manifest.json: it is partial" in restore.output, restore.output
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("backup_upload_bucket", "books-local-nothing"),
+    ("backup_kv_namespaces", "No KV namespace titled not-a-namespace in the account; nothing was exported."),
+    ("backup_r2_buckets", "s3://not-a-bucket failed with HTTP 404 NoSuchBucket"),
+])
+def test_a_missing_source_or_upload_bucket_fails_before_the_export(filled, fresh, tmp_path, missing, message):
+    wrong = {"backup_upload_bucket": "books-local-nothing", "backup_kv_namespaces": ["not-a-namespace"],
+             "backup_r2_buckets": ["not-a-bucket"]}[missing]
+    fresh.reset_calls()
+    backup = run_playbook(fresh, "-e", backup_vars(tmp_path, **{missing: wrong}), playbook="playbooks/backup.yml")
+    assert backup.rc != 0
+    assert message in " ".join(backup.output.split()), backup.output
+    assert not (tmp_path / APP).exists()  # no set was started
+    routes = {call["route"] for call in fresh.calls()["calls"]}
+    assert not routes & {"/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get",
+                         "/accounts/{account_id}/d1/database/{database_id}/export", "s3:GetObject"}, routes
 
 
 def test_prod_restore_needs_confirmation(fresh, tmp_path):
