@@ -92,7 +92,7 @@ for line in "${lines[@]}"; do
     venv="$(bash scripts/venv.sh "ansible-core-$line")" || { results+=("$line venv FAILED"); failed=$((failed + 1)); continue; }
     install_get_pip "$venv/bin/python"
     results+=("$(printf '%-24s ready  %5ds' "$line venv" $((SECONDS - start)))")
-    echo "$("$venv/bin/ansible" --version | head -1) in $venv"
+    echo "ansible-core $("$venv/bin/python" -c "import ansible.release as r; print(r.__version__)") in $venv"
     step "$line sanity" run_sanity "$venv" "$python_version"
     step "$line unit" run_unit "$venv"
     step "$line e2e" run_e2e "$venv"

@@ -82,7 +82,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 manifest:
-  description: The manifest (as written, or as read when verifying).
+  description:
+    - The manifest (as written, or as read when verifying).
+    - >-
+      It also holds C(items), the O(items) given when it was written (a list of dicts). Read it as
+      C(result.manifest['items']); C(items) is a method of every dict in Jinja, so C(result.manifest.items)
+      is not the list.
   returned: success
   type: dict
   contains:
@@ -97,10 +102,6 @@ manifest:
     created:
       description: When the manifest was written (UTC, ISO 8601).
       type: str
-    items:
-      description: The O(items) given when it was written.
-      type: list
-      elements: dict
     files:
       description: Every file of the set, by path relative to the set, with C(bytes), C(sha256) and C(md5).
       type: dict
