@@ -85,8 +85,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 consumer:
-  description: The consumer (absent once detached, or in check mode before a creation).
-  returned: when it exists
+  description:
+    - The consumer. C(null) after O(state=absent) (detached now, already gone, or to be detached in check
+      mode) and in check mode before a creation.
+  returned: always
   type: dict
   sample: {"consumer_id": "5a0c7b9d2e3f4a5b6c7d8e9f0a1b2c3d", "script_name": "pingtopass-worker",
            "dead_letter_queue": "pingtopass-tasks-dlq", "settings": {"batch_size": 50, "max_retries": 5}}
@@ -177,8 +179,7 @@ class QueueConsumerModule(CloudflareModule):
             del body["dead_letter_queue"]
         self.set_diff(consumer_view(current) if current else {}, dict(body, consumer_id=(current or {}).get("consumer_id")))
         if self.check_mode:
-            if current is not None:
-                self.result["consumer"] = consumer_view(current)
+            self.result["consumer"] = consumer_view(current) if current is not None else None
             return
         if current is None:
             created = self.client.create(self.consumers_path(), json=body, find_existing=self.find_consumer)
@@ -190,6 +191,7 @@ class QueueConsumerModule(CloudflareModule):
         return find_worker_consumer(lookup_queue(self.client, self.account_id, self.params["queue"]), self.params["script"])
 
     def absent(self):
+        self.result["consumer"] = None
         if self.current is None:
             return
         self.mark_changed()

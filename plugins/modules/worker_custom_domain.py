@@ -73,7 +73,7 @@ EXAMPLES = r"""
 RETURN = r"""
 domain:
   description:
-    - The custom domain. C(null) when O(state=absent) found nothing to detach.
+    - The custom domain. C(null) after O(state=absent) (detached now, already gone, or to be detached in check mode).
   returned: always
   type: dict
   contains:
@@ -184,7 +184,7 @@ class WorkerCustomDomainModule(CloudflareModule):
             if not self.check_mode:
                 self.client.delete(domains_path(self.account_id, domain["id"]))
         self.set_diff(self.state_of(domain), {})
-        self.result["domain"] = self.view(domain)
+        self.result["domain"] = None
 
 
 def main():

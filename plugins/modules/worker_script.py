@@ -140,7 +140,7 @@ EXAMPLES = r"""
 RETURN = r"""
 script:
   description:
-    - The script as deployed (or as it would be, in check mode). C(null) when O(state=absent).
+    - The script as deployed (or as it would be, in check mode). C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   contains:

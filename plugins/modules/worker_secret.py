@@ -79,7 +79,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 secret:
-  description: The secret (never its value). C(null) when it does not exist after the task.
+  description: The secret (never its value). C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   contains:
