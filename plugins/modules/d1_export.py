@@ -29,7 +29,7 @@ extends_documentation_fragment:
 attributes:
   diff_mode:
     support: none
-    details: There is no diff; the dump is written to O(dest) and RV(changed) says whether a file was written.
+    details: There is no diff; the dump is written to O(dest) and C(changed) says whether a file was written.
 options:
   database:
     description:

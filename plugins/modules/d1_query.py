@@ -30,7 +30,7 @@ extends_documentation_fragment:
 attributes:
   diff_mode:
     support: none
-    details: Running SQL has no before and after to show; RV(changed) and the statements run say what happened.
+    details: Running SQL has no before and after to show; C(changed) and the statements run say what happened.
 options:
   database:
     description:
