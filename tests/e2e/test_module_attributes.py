@@ -11,7 +11,8 @@ read them. Also: after ``state: absent`` every module's main return key is ``nul
 gone, or to be deleted in check mode).
 
 The modules run in-process (their ``main()``, the way tests/unit/plugins/modules/module_runner.py does)
-against one emulator over real HTTP; worker_release's engine runs in-process too. The file takes seconds.
+against one emulator over real HTTP; worker_release's engine runs in-process too, and one ansible-playbook run
+shows that its deprecated option name warns. The file takes well under a minute.
 """
 import dataclasses
 import json
@@ -309,3 +310,27 @@ def test_the_module_docs_say_so():
         block = returned[returned.index("\n%s:\n" % key):]
         block = block[:block.index("\n  returned:") + 30]
         assert "returned: always" in block and "C(null) after O(state=absent)" in textwrap.dedent(block), (module, block)
+
+
+def test_worker_release_old_option_name_works_with_a_deprecation_warning(ctx):
+    """The action validates its own arguments: the deprecation of ``script_name`` must still reach the user."""
+    from tests.e2e.conftest import run_playbook
+    play = ctx.file("release.yml", textwrap.dedent("""\
+        - name: Release with the old option name
+          hosts: localhost
+          connection: local
+          gather_facts: false
+          tasks:
+            - name: Plan a release
+              cfops.cloudflare.worker_release:
+                script_name: attrs-worker
+                main_module: %s
+                compatibility_date: "2025-01-15"
+                gate: none
+                smoke_test: false
+        """ % ctx.file("worker/index.js", WORKER_JS)))
+    ctx.emulator.reset_calls()
+    run = run_playbook(ctx.emulator, "--check", playbook=play, inventory="localhost,", timeout=300)
+    assert run.rc == 0, run.output
+    assert "Alias 'script_name' is deprecated" in run.output and "2.0.0" in run.output, run.output
+    assert writes(ctx.emulator) == 0
