@@ -85,7 +85,7 @@ class Release:
 
     def __init__(self, client, params, out, check_mode=False, diff=False, sleep=time.sleep, now=time.time):
         self.client, self.p, self.out = client, params, out
-        self.account, self.name = params["account_id"], params["script_name"]
+        self.account, self.name = params["account_id"], params["script"]
         self.check_mode, self.diff = check_mode, diff
         self.sleep, self.now = sleep, now
         self.started = now()
@@ -98,7 +98,7 @@ class Release:
 
     def check_input(self):
         p = self.p
-        workers.validate_script_name(self.name, "script_name")
+        workers.validate_script_name(self.name, "script")
         self.modules = workers.check_code_input(p)
         self.steps = rel.steps_of(p["steps"])
         self.probing = p["gate"] in ("probes", "both")
@@ -710,7 +710,9 @@ class ActionModule(ActionBase):
         super().run(tmp, task_vars)
         if not HAS_HTTPX:
             raise AnsibleActionFail("the Python library httpx is required on the controller")
-        _validation, params = self.validate_argument_spec(argument_spec=rel.argument_spec())
+        validation, params = self.validate_argument_spec(argument_spec=rel.argument_spec())
+        for deprecation in validation._deprecations:  # an action's validation only collects them (a module's shows them)
+            display.deprecated(deprecation["msg"], version=deprecation["version"], collection_name=deprecation["collection_name"])
         for option in ("api_token", "account_id"):
             if not params[option]:
                 raise AnsibleActionFail("%s is required: set it (module_defaults) or CLOUDFLARE_%s" % (option, option.upper()))
@@ -719,7 +721,7 @@ class ActionModule(ActionBase):
         client.writes_allowed = not self._task.check_mode
         release = Release(client, params, display.display, check_mode=self._task.check_mode, diff=self._task.diff)
         try:
-            return self.with_stats(release.run())
+            return self.with_stats(release.run(), params["script"])
         except ReleaseFailed as exc:
             return self.failed(exc.result, str(exc), client)
         except (InvalidInputError, rel.ConflictError) as exc:
@@ -738,10 +740,10 @@ class ActionModule(ActionBase):
         short["steps"] = [{"step": s["step"], "decision": s["decision"], "seconds": s["seconds"]} for s in result["steps"]]
         return dict(short, failed=True, msg=message, api_calls=dict(client.calls))
 
-    def with_stats(self, result):
+    def with_stats(self, result, name):
         """The release for the play's stats (what set_stats would record: ``releases.<worker>``), no extra task."""
         record = {key: result.get(key) or "" for key in ("outcome", "kind", "version", "previous", "summary")}
         record["steps"] = [{"step": s["step"], "decision": s["decision"], "seconds": s["seconds"]} for s in result["steps"]]
-        result["ansible_stats"] = {"data": {"releases": {self._task.args.get("script_name"): record}},
+        result["ansible_stats"] = {"data": {"releases": {name: record}},
                                    "per_host": False, "aggregate": True}
         return result

@@ -46,7 +46,8 @@ def argument_spec():
     """The options of cfops.cloudflare.worker_release (its action plugin and its documentation stub)."""
     spec = dict(cloudflare_argument_spec(), **workers.code_argument_spec())
     spec.update(
-        script_name=dict(type="str", required=True),
+        script=dict(type="str", required=True, aliases=["script_name"],
+                    deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
         commit_sha=dict(type="str"),
         workers_dev=dict(type="bool"),
         # A step is the new version's share (10) or the whole split ({new: 10, old: 90}); checked by steps_of.

@@ -65,8 +65,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 database:
-  description: The database (absent after a deletion, or in check mode before a creation).
-  returned: when it exists
+  description:
+    - The database. C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode)
+      and in check mode before a creation.
+  returned: always
   type: dict
   contains:
     uuid:
@@ -82,7 +84,7 @@ database:
       type: str
       sample: "2026-01-01T10:00:00.000000Z"
 uuid:
-  description: The database id (empty when the database does not exist).
+  description: The database id; C(null) when no database exists after the task (O(state=absent), or check mode before a creation).
   returned: always
   type: str
   sample: 0b7ebd8a-8a4c-4a43-9c4b-6f1f8b8e2c11
@@ -124,7 +126,8 @@ class D1DatabaseModule(CloudflareModule):
     def execute(self):
         validate_name(self.params["name"])
         self.current = find_database(self.client, self.account_id, self.params["name"])
-        self.result["uuid"] = self.current["uuid"] if self.current else ""
+        self.result["uuid"] = self.current["uuid"] if self.current else None
+        self.result["database"] = database_view(self.current) if self.current else None
         super().execute()
 
     def present(self):
@@ -144,13 +147,14 @@ class D1DatabaseModule(CloudflareModule):
         self.result.update(database=database_view(created), uuid=created["uuid"])
 
     def absent(self):
+        self.result.update(database=None, uuid=None)
         if self.current is None:
             return
         self.mark_changed()
         self.set_diff({"name": self.current["name"], "uuid": self.current["uuid"]}, {})
         if not self.check_mode:
             self.client.delete(databases_path(self.account_id, self.current["uuid"]))
-        self.result["uuid"] = ""
+        self.result.update(database=None, uuid=None)
 
 
 def main():

@@ -26,6 +26,10 @@ author:
 extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
+attributes:
+  diff_mode:
+    support: none
+    details: There is no diff; the dump is written to O(dest) and C(changed) says whether a file was written.
 options:
   database:
     description:

@@ -27,6 +27,10 @@ author:
 extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
+attributes:
+  diff_mode:
+    support: none
+    details: Running SQL has no before and after to show; C(changed) and the statements run say what happened.
 options:
   database:
     description:

@@ -111,7 +111,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 record:
-  description: The record in the format of M(cfops.cloudflare.dns_records), with its C(id) (C(null) when created in check mode). C(null) after O(state=absent).
+  description:
+    - The record in the format of M(cfops.cloudflare.dns_records), with its C(id) (C(null) when created in check mode).
+    - C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   sample: {id: 372e67954025e0ba6aaa6d586b9e0b59, name: www, type: A, content: 192.0.2.1, proxied: false}

@@ -134,7 +134,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 healthcheck:
-  description: The health check (C(null) after O(state=absent)); C(id) is C(null) when check mode would create it.
+  description:
+    - The health check; C(id) is C(null) when check mode would create it.
+    - C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   sample: {"id": "9a7806061c88ada191ed06f989cc3dac", "name": "books-api-health", "address": "books.example.com",

@@ -53,7 +53,7 @@ EXAMPLES = r"""
 RETURN = r"""
 namespace:
   description:
-    - The namespace. C(null) when O(state=absent) found nothing to delete.
+    - The namespace. C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   contains:
@@ -127,10 +127,9 @@ class KVNamespaceModule(CloudflareModule):
             if not self.check_mode:
                 self.client.delete(namespaces_path(self.account_id, namespace["id"]))
             self.set_diff({"title": namespace["title"]}, {})
-            namespace = namespace_view(namespace)
         else:
             self.set_diff({}, {})
-        self.result["namespace"] = namespace
+        self.result["namespace"] = None
 
 
 def main():

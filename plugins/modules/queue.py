@@ -61,8 +61,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 queue:
-  description: The queue (absent once deleted, or in check mode before a creation).
-  returned: when it exists
+  description:
+    - The queue. C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode)
+      and in check mode before a creation.
+  returned: always
   type: dict
   contains:
     queue_id:
@@ -134,8 +136,7 @@ class QueueModule(CloudflareModule):
         self.set_diff({"name": queue["queue_name"], "settings": before} if queue else {},
                       {"name": self.params["name"], "settings": after})
         if self.check_mode:
-            if queue is not None:
-                self.result["queue"] = queue_view(queue)
+            self.result["queue"] = queue_view(queue) if queue is not None else None
             return
         if queue is None:
             queue = self.client.create(queues_path(self.account_id), json={"queue_name": self.params["name"]},
@@ -147,6 +148,7 @@ class QueueModule(CloudflareModule):
         self.result["queue"] = queue_view(queue)
 
     def absent(self):
+        self.result["queue"] = None
         if self.current is None:
             return
         self.mark_changed()

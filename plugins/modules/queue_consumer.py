@@ -11,7 +11,7 @@ module: queue_consumer
 short_description: Attach a Worker to a Cloudflare Queue as its consumer
 version_added: 1.1.0
 description:
-  - Makes sure the Worker O(script_name) consumes O(queue) with the given batch size, wait time,
+  - Makes sure the Worker O(script) consumes O(queue) with the given batch size, wait time,
     retries, concurrency and dead-letter queue, or is no longer a consumer.
   - One read (the queue and the dead-letter queue looked up by name, C(GET .../queues?name=...); a queue
     carries its consumers) and at most one write.
@@ -30,10 +30,12 @@ options:
       - The name of the queue.
     type: str
     required: true
-  script_name:
+  script:
     description:
       - The Worker that consumes the queue.
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
+    aliases: [script_name]
     required: true
   batch_size:
     description:
@@ -74,7 +76,7 @@ EXAMPLES = r"""
 - name: books-api consumes the task queue
   cfops.cloudflare.queue_consumer:
     queue: pingtopass-tasks
-    script_name: pingtopass-worker
+    script: pingtopass-worker
     batch_size: 50
     max_wait_time_ms: 5000
     max_retries: 5
@@ -83,8 +85,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 consumer:
-  description: The consumer (absent once detached, or in check mode before a creation).
-  returned: when it exists
+  description:
+    - The consumer. C(null) after O(state=absent) (detached now, already gone, or to be detached in check
+      mode) and in check mode before a creation.
+  returned: always
   type: dict
   sample: {"consumer_id": "5a0c7b9d2e3f4a5b6c7d8e9f0a1b2c3d", "script_name": "pingtopass-worker",
            "dead_letter_queue": "pingtopass-tasks-dlq", "settings": {"batch_size": 50, "max_retries": 5}}
@@ -149,7 +153,7 @@ class QueueConsumerModule(CloudflareModule):
         if dead_letter_queue and queues[dead_letter_queue] is None:
             raise InvalidInputError("dead_letter_queue %r does not exist in account %s (create it with cfops.cloudflare.queue)"
                                     % (dead_letter_queue, self.account_id))
-        self.current = find_worker_consumer(self.queue, params["script_name"])
+        self.current = find_worker_consumer(self.queue, params["script"])
         super().execute()
 
     def consumers_path(self, *rest):
@@ -168,26 +172,26 @@ class QueueConsumerModule(CloudflareModule):
         self.mark_changed()
         # PUT replaces: send the current settings this module knows (not whatever else the answer carries) plus the wanted ones.
         kept = {name: value for name, value in settings.items() if name in CONSUMER_SETTING_LIMITS and value is not None}
-        body = {"script_name": self.params["script_name"], "type": "worker",
+        body = {"script_name": self.params["script"], "type": "worker",
                 "settings": dict(kept, **{name: value for name, value in self.wanted.items() if value is not None}),
                 "dead_letter_queue": dead_letter_queue if dead_letter_queue is not None else (current or {}).get("dead_letter_queue") or ""}
         if not body["dead_letter_queue"]:
             del body["dead_letter_queue"]
         self.set_diff(consumer_view(current) if current else {}, dict(body, consumer_id=(current or {}).get("consumer_id")))
         if self.check_mode:
-            if current is not None:
-                self.result["consumer"] = consumer_view(current)
+            self.result["consumer"] = consumer_view(current) if current is not None else None
             return
         if current is None:
             created = self.client.create(self.consumers_path(), json=body, find_existing=self.find_consumer)
         else:
             created = self.client.put(self.consumers_path(current["consumer_id"]), json=body)
-        self.result["consumer"] = consumer_view(created or {}, self.params["script_name"])
+        self.result["consumer"] = consumer_view(created or {}, self.params["script"])
 
     def find_consumer(self):
-        return find_worker_consumer(lookup_queue(self.client, self.account_id, self.params["queue"]), self.params["script_name"])
+        return find_worker_consumer(lookup_queue(self.client, self.account_id, self.params["queue"]), self.params["script"])
 
     def absent(self):
+        self.result["consumer"] = None
         if self.current is None:
             return
         self.mark_changed()
@@ -201,7 +205,8 @@ def main():
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
             queue=dict(type="str", required=True),
-            script_name=dict(type="str", required=True),
+            script=dict(type="str", required=True, aliases=["script_name"],
+                        deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
             batch_size=dict(type="int"),
             max_wait_time_ms=dict(type="int"),
             max_retries=dict(type="int"),

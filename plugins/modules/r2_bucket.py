@@ -146,7 +146,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 bucket:
-  description: The bucket. C(null) when O(state=absent) found nothing to delete.
+  description: The bucket. C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   contains:
@@ -347,8 +347,6 @@ class R2BucketModule(CloudflareModule):
             self.set_diff({}, {})
             return
         self.set_diff({"name": self.name, "jurisdiction": self.params["jurisdiction"]}, {})
-        self.result["bucket"] = dict(name=self.name, location=bucket.get("location"), storage_class=bucket.get("storage_class"),
-                                     jurisdiction=self.params["jurisdiction"], creation_date=bucket.get("creation_date"))
         if not self.check_mode:
             try:
                 self.call("DELETE")

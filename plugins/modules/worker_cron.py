@@ -22,10 +22,12 @@ extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
 options:
-  script_name:
+  script:
     description:
       - The Worker. It must exist.
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
+    aliases: [script_name]
     required: true
   crons:
     description:
@@ -50,7 +52,7 @@ seealso:
 EXAMPLES = r"""
 - name: Hourly analysis, daily rollup and a weekly cleanup on Sunday
   cfops.cloudflare.worker_cron:
-    script_name: pingtopass-production
+    script: pingtopass-production
     crons:
       - "0 * * * *"
       - "0 0 * * *"
@@ -58,7 +60,7 @@ EXAMPLES = r"""
 
 - name: Remove every cron trigger
   cfops.cloudflare.worker_cron:
-    script_name: pingtopass-production
+    script: pingtopass-production
     state: absent
 """
 
@@ -96,7 +98,7 @@ class WorkerCronModule(CloudflareModule):
 
     def execute(self):
         wanted = [] if self.params["state"] == "absent" else validate_crons(self.params["crons"])
-        path = schedules_path(self.account_id, self.params["script_name"])
+        path = schedules_path(self.account_id, self.params["script"])
         current = [" ".join(schedule["cron"].split()) for schedule in (self.client.get(path) or {}).get("schedules") or []]
         after = current
         if sorted(set(current)) != sorted(wanted):
@@ -113,7 +115,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
-            script_name=dict(type="str", required=True),
+            script=dict(type="str", required=True, aliases=["script_name"],
+                        deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
             crons=dict(type="list", elements="str", default=[]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),

@@ -16,7 +16,7 @@ description:
   - The zone is O(zone), or else the account's zone the hostname belongs to (the longest matching
     zone name). A hostname outside every zone of the account fails before any write.
   - Idempotent. One read of the custom domains for the hostname decides; a hostname already
-    attached to O(service) in the zone makes no write.
+    attached to O(script) in the zone makes no write.
   - The attach request sends C(hostname), C(service) and C(zone_id), the fields of Cloudflare's current
     request schema. The C(environment) a response carries is returned, not compared.
 author:
@@ -35,10 +35,12 @@ options:
       - The zone, by name (V(example.com)) or by its 32-character id.
       - When not set, the account's zone the hostname belongs to; the longest matching zone wins.
     type: str
-  service:
+  script:
     description:
       - The Worker that serves the hostname. Required when O(state=present).
+      - The old name C(service) still works as a deprecated alias, until 2.0.0.
     type: str
+    aliases: [service]
   environment:
     description:
       - Ignored. Cloudflare's current request schema for attaching a custom domain has no environment (a
@@ -47,7 +49,7 @@ options:
     type: str
   state:
     description:
-      - V(present) attaches the hostname to O(service) (re-attaching it when it serves another Worker).
+      - V(present) attaches the hostname to O(script) (re-attaching it when it serves another Worker).
       - V(absent) detaches the hostname.
     type: str
     choices: [present, absent]
@@ -60,7 +62,7 @@ EXAMPLES = r"""
 - name: Serve books.example.com from the books API Worker
   cfops.cloudflare.worker_custom_domain:
     hostname: books.example.com
-    service: books-api-prod
+    script: books-api-prod
 
 - name: Detach the old hostname
   cfops.cloudflare.worker_custom_domain:
@@ -71,7 +73,7 @@ EXAMPLES = r"""
 RETURN = r"""
 domain:
   description:
-    - The custom domain. C(null) when O(state=absent) found nothing to detach.
+    - The custom domain. C(null) after O(state=absent) (detached now, already gone, or to be detached in check mode).
   returned: always
   type: dict
   contains:
@@ -165,7 +167,7 @@ class WorkerCustomDomainModule(CloudflareModule):
         if self.params["environment"] is not None:
             self.module.warn("worker_custom_domain: environment is ignored; Cloudflare's custom domain request has no "
                              "environment, and it is not sent")
-        wanted = {"hostname": self.hostname, "service": self.params["service"], "zone_id": self.zone["id"]}
+        wanted = {"hostname": self.hostname, "service": self.params["script"], "zone_id": self.zone["id"]}
         domain = self.find()
         after = dict(domain or {}, zone_name=self.zone["name"], **wanted)
         if self.state_of(domain) != self.state_of(after):
@@ -182,7 +184,7 @@ class WorkerCustomDomainModule(CloudflareModule):
             if not self.check_mode:
                 self.client.delete(domains_path(self.account_id, domain["id"]))
         self.set_diff(self.state_of(domain), {})
-        self.result["domain"] = self.view(domain)
+        self.result["domain"] = None
 
 
 def main():
@@ -191,11 +193,11 @@ def main():
             CloudflareModule.base_module_arguments(),
             hostname=dict(type="str", required=True),
             zone=dict(type="str"),
-            service=dict(type="str"),
+            script=dict(type="str", aliases=["service"], deprecated_aliases=[dict(name="service", version="2.0.0", collection_name="cfops.cloudflare")]),
             environment=dict(type="str"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
-        required_if=[("state", "present", ["service"])],
+        required_if=[("state", "present", ["script"])],
         supports_check_mode=True,
     )
     WorkerCustomDomainModule(module).run()

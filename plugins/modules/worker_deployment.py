@@ -34,9 +34,12 @@ extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
 options:
-  script_name:
-    description: The Worker.
+  script:
+    description:
+      - The Worker.
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
+    aliases: [script_name]
     required: true
   versions:
     description:
@@ -94,7 +97,7 @@ seealso:
 EXAMPLES = r"""
 - name: Canary - 10% to the new version
   cfops.cloudflare.worker_deployment:
-    script_name: books-api-prod
+    script: books-api-prod
     versions:
       - {version_id: "{{ candidate.version.id }}", percentage: 10}
       - {version_id: "{{ previous_version_id }}", percentage: 90}
@@ -102,19 +105,19 @@ EXAMPLES = r"""
 
 - name: Roll back to what served before
   cfops.cloudflare.worker_deployment:
-    script_name: books-api-prod
+    script: books-api-prod
     rollback: true
     deployment_message: "health gate failed"
 
 - name: Roll back, unless another job deployed since we looked
   cfops.cloudflare.worker_deployment:
-    script_name: books-api-prod
+    script: books-api-prod
     rollback: true
     expected_deployment_id: "{{ before.current_deployment.id }}"
 
 - name: Roll back to a known version, even though a secret changed since
   cfops.cloudflare.worker_deployment:
-    script_name: books-api-prod
+    script: books-api-prod
     rollback_to: "{{ previous_version_id }}"
     force: true
 """
@@ -192,8 +195,8 @@ class WorkerDeploymentModule(CloudflareModule):
 
     def execute(self):
         params = self.params
-        name = params["script_name"]
-        validate_script_name(name, "script_name")
+        name = params["script"]
+        validate_script_name(name, "script")
         if bool(params["versions"]) + params["rollback"] + bool(params["rollback_to"]) != 1:
             raise InvalidInputError("give exactly one of versions, rollback: true and rollback_to")
         wanted = validate_split(params["versions"]) if params["versions"] else None
@@ -233,7 +236,7 @@ class WorkerDeploymentModule(CloudflareModule):
 
     def verify_written(self, deployment, expected):
         """After a compare-and-set write: ours must be the newest deployment, right after ``expected``."""
-        name = self.params["script_name"]
+        name = self.params["script"]
         deployments = self.client.get(scripts_path(self.account_id, name, "deployments")).get("deployments") or []
         ids = [d.get("id") for d in deployments]
         if not ids or ids[0] != deployment.get("id"):
@@ -245,12 +248,12 @@ class WorkerDeploymentModule(CloudflareModule):
                                                 deployment.get("id")))
 
     def deployable_versions(self):
-        path = scripts_path(self.account_id, self.params["script_name"], "versions")
+        path = scripts_path(self.account_id, self.params["script"], "versions")
         return (self.client.get(path, params={"deployable": "true"}) or {}).get("items") or []
 
     def check_versions(self, wanted, deployable):
         """Refuse, before any write, what Cloudflare refuses and the module can see."""
-        name = self.params["script_name"]
+        name = self.params["script"]
         window = {version["id"] for version in deployable}
         script = find_script(self.client, self.account_id, name) or {}
         current_tag = script.get("migration_tag")
@@ -272,7 +275,7 @@ class WorkerDeploymentModule(CloudflareModule):
                                         % (version_id, name, version_tag or "none", current_tag or "none"))
 
     def create(self, body):
-        name = self.params["script_name"]
+        name = self.params["script"]
         path = scripts_path(self.account_id, name, "deployments")
         params = {"force": "true"} if self.params["force"] else None
 
@@ -300,7 +303,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
-            script_name=dict(type="str", required=True),
+            script=dict(type="str", required=True, aliases=["script_name"],
+                        deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
             versions=dict(type="list", elements="dict", options=dict(
                 version_id=dict(type="str", required=True),
                 percentage=dict(type="float", required=True),

@@ -21,7 +21,7 @@ description:
   - The version marker of a response is the O(version_field) of its JSON body, which the Worker fills from
     its C(version_metadata) binding (Cloudflare adds no version header); O(version_header) reads a response
     header first instead, for a Worker that sets one.
-  - With O(target_version) (and O(script_name)) every request carries Cloudflare's
+  - With O(target_version) (and O(script)) every request carries Cloudflare's
     C(Cloudflare-Workers-Version-Overrides) header, so it reaches that version when it is in the Worker's
     current deployment (at any share, 0% included); a version outside the deployment is ignored by
     Cloudflare and the request is routed by the percentages, which the version marker then shows.
@@ -91,9 +91,12 @@ options:
     description:
       - A response header that carries the version marker, read before O(version_field). Unset by default.
     type: str
-  script_name:
-    description: The Worker's name, the key of the version-override header (required with O(target_version)).
+  script:
+    description:
+      - The Worker's name, the key of the version-override header (required with O(target_version)).
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
+    aliases: [script_name]
   target_version:
     description:
       - Send every request to this version with Cloudflare's C(Cloudflare-Workers-Version-Overrides) header.
@@ -141,7 +144,7 @@ EXAMPLES = r"""
 - name: Smoke-test a version deployed at 0% before any user reaches it
   cfops.cloudflare.worker_health_probe:
     url: https://books-api-prod.example.workers.dev/health
-    script_name: books-api-prod
+    script: books-api-prod
     target_version: "{{ candidate.version.id }}"
     expect_version: "{{ candidate.version.id }}"
     fail_on_gate: true
@@ -261,15 +264,15 @@ def check_input(params):
     if not params["expect_status"]:
         raise ProbeInputError("expect_status must list at least one status code")
     if params.get("target_version"):
-        if not params.get("script_name"):
-            raise ProbeInputError("target_version needs script_name (the key of the version-override header)")
-        override_header(params["script_name"], params["target_version"])
+        if not params.get("script"):
+            raise ProbeInputError("target_version needs script (the key of the version-override header)")
+        override_header(params["script"], params["target_version"])
 
 
 def request_headers(params):
     headers = {"Host": params["host_header"]} if params["host_header"] else {}
     if params.get("target_version"):
-        headers.update(override_header(params["script_name"], params["target_version"]))
+        headers.update(override_header(params["script"], params["target_version"]))
     return headers
 
 
@@ -325,7 +328,7 @@ ARGUMENT_SPEC = dict(
     expect_status=dict(type="list", elements="int", default=[200]),
     expect_version=dict(type="str"),
     canary_version=dict(type="str"),
-    script_name=dict(type="str"),
+    script=dict(type="str", aliases=["script_name"], deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
     target_version=dict(type="str"),
     version_header=dict(type="str"),
     version_field=dict(type="str", default="version"),

@@ -36,11 +36,13 @@ attributes:
     membership:
       - cfops.cloudflare.cloudflare
 options:
-  script_name:
-    description: The Worker.
+  name:
+    description:
+      - The Worker.
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
     required: true
-    aliases: [name]
+    aliases: [script, script_name]
   versions:
     description: How many of the newest versions to return (1 to 100).
     type: int
@@ -57,7 +59,7 @@ seealso:
 EXAMPLES = r"""
 - name: What serves now
   cfops.cloudflare.worker_info:
-    script_name: books-api-prod
+    name: books-api-prod
     zone: example.com
   register: worker
 
@@ -174,8 +176,8 @@ class WorkerInfoModule(CloudflareModule):
 
     def execute(self):
         params = self.params
-        name = params["script_name"]
-        validate_script_name(name, "script_name")
+        name = params["name"]
+        validate_script_name(name, "name")
         if not 1 <= params["versions"] <= 100:
             raise InvalidInputError("versions must be between 1 and 100, got %d" % params["versions"])
         zone = resolve_zone(self.client, params["zone"], self.account_id) if params["zone"] else None
@@ -217,7 +219,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
-            script_name=dict(type="str", required=True, aliases=["name"]),
+            name=dict(type="str", required=True, aliases=["script", "script_name"],
+                      deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
             versions=dict(type="int", default=10),
             zone=dict(type="str"),
         ),

@@ -61,10 +61,13 @@ attributes:
   diff_mode:
     support: full
 options:
-  script_name:
-    description: The Worker.
+  script:
+    description:
+      - The Worker.
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
     required: true
+    aliases: [script_name]
   commit_sha:
     description: A git commit SHA stored with an uploaded version (C(workers/commit_sha)); not part of the fingerprint.
     type: str
@@ -208,7 +211,7 @@ seealso:
 EXAMPLES = r"""
 - name: Release books-api behind probes of each version
   cfops.cloudflare.worker_release:
-    script_name: books-api-prod
+    script: books-api-prod
     main_module: "{{ playbook_dir }}/../examples/books-api/src/index.js"
     additional_modules: ["{{ playbook_dir }}/../examples/books-api/src/http.js"]
     compatibility_date: "2024-09-23"

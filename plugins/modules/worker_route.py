@@ -71,7 +71,7 @@ EXAMPLES = r"""
 RETURN = r"""
 route:
   description:
-    - The route. C(null) when O(state=absent) found nothing to delete.
+    - The route. C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   contains:
@@ -191,7 +191,7 @@ class WorkerRouteModule(CloudflareModule):
             if not self.check_mode:
                 self.client.delete(routes_path(self.zone["id"], route["id"]))
         self.set_diff(self.state_of(route), {})
-        self.result["route"] = self.view(route) if route else None
+        self.result["route"] = None
 
 
 def main():

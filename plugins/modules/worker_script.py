@@ -45,8 +45,10 @@ options:
     description:
       - The Worker (script) name. At most 63 characters from V(a-z), V(0-9), V(-) and V(_), not
         starting with V(-).
+      - The alias O(script) is the name every other module of the collection gives the Worker it acts on.
     type: str
     required: true
+    aliases: [script]
   state:
     description:
       - V(present) uploads the script when it is missing or differs.
@@ -138,7 +140,7 @@ EXAMPLES = r"""
 RETURN = r"""
 script:
   description:
-    - The script as deployed (or as it would be, in check mode). C(null) when O(state=absent).
+    - The script as deployed (or as it would be, in check mode). C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   contains:
@@ -335,7 +337,7 @@ def main():
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
             **code_argument_spec(),
-            name=dict(type="str", required=True),
+            name=dict(type="str", required=True, aliases=["script"]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             update_secrets=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
             keep_secrets=dict(type="bool", default=True, no_log=False),

@@ -21,11 +21,13 @@ extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
 options:
-  script_name:
+  script:
     description:
       - The Worker (script) the secret belongs to. It must exist; deploy it with
         M(cfops.cloudflare.worker_script) first.
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
+    aliases: [script_name]
     required: true
   name:
     description:
@@ -57,27 +59,27 @@ seealso:
 EXAMPLES = r"""
 - name: Set the API key of the books API
   cfops.cloudflare.worker_secret:
-    script_name: books-api-prod
+    script: books-api-prod
     name: API_KEY
     value: "{{ vault_books_api_key }}"
 
 - name: Rotate it
   cfops.cloudflare.worker_secret:
-    script_name: books-api-prod
+    script: books-api-prod
     name: API_KEY
     value: "{{ vault_books_api_key_next }}"
     update_secret: always
 
 - name: Remove a secret
   cfops.cloudflare.worker_secret:
-    script_name: books-api-prod
+    script: books-api-prod
     name: OLD_TOKEN
     state: absent
 """
 
 RETURN = r"""
 secret:
-  description: The secret (never its value). C(null) when it does not exist after the task.
+  description: The secret (never its value). C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
   returned: always
   type: dict
   contains:
@@ -119,13 +121,13 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import s
 class WorkerSecretModule(CloudflareModule):
 
     def execute(self):
-        validate_script_name(self.params["script_name"], option="script_name")
+        validate_script_name(self.params["script"], option="script")
         if not self.params["name"]:
             raise InvalidInputError("name must not be empty")
         super().execute()
 
     def secret_names(self):
-        script = self.params["script_name"]
+        script = self.params["script"]
         try:
             secrets = self.client.get(scripts_path(self.account_id, script, "secrets")) or []
         except CloudflareAPIError as exc:
@@ -141,7 +143,7 @@ class WorkerSecretModule(CloudflareModule):
         if not exists or self.params["update_secret"] == "always":
             self.mark_changed()
             if not self.check_mode:
-                self.client.put(scripts_path(self.account_id, self.params["script_name"], "secrets"),
+                self.client.put(scripts_path(self.account_id, self.params["script"], "secrets"),
                                 json={"name": name, "text": self.params["value"], "type": "secret_text"})
         self.set_diff({"name": name, "present": exists}, {"name": name, "present": True})
         self.result["secret"] = {"name": name, "type": "secret_text"}
@@ -152,7 +154,7 @@ class WorkerSecretModule(CloudflareModule):
         if exists:
             self.mark_changed()
             if not self.check_mode:
-                self.client.delete(scripts_path(self.account_id, self.params["script_name"], "secrets", name))
+                self.client.delete(scripts_path(self.account_id, self.params["script"], "secrets", name))
         self.set_diff({"name": name, "present": exists}, {"name": name, "present": False})
         self.result["secret"] = None
 
@@ -161,7 +163,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
-            script_name=dict(type="str", required=True),
+            script=dict(type="str", required=True, aliases=["script_name"],
+                        deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
             name=dict(type="str", required=True),
             value=dict(type="str", no_log=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),

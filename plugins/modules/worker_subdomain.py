@@ -22,10 +22,12 @@ extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
 options:
-  script_name:
+  script:
     description:
       - The Worker. It must exist.
+      - The old name C(script_name) still works as a deprecated alias, until 2.0.0.
     type: str
+    aliases: [script_name]
     required: true
   enabled:
     description:
@@ -47,13 +49,13 @@ seealso:
 EXAMPLES = r"""
 - name: Serve the production Worker only on its routes
   cfops.cloudflare.worker_subdomain:
-    script_name: books-api-prod
+    script: books-api-prod
     enabled: false
     previews_enabled: false
 
 - name: Staging answers on workers.dev; show its URL
   cfops.cloudflare.worker_subdomain:
-    script_name: books-api-staging
+    script: books-api-staging
     enabled: true
   register: staging
 
@@ -129,7 +131,7 @@ class WorkerSubdomainModule(CloudflareModule):
         if wanted_account is not None and not SUBDOMAIN.match(wanted_account):
             raise InvalidInputError("account_subdomain %r must be 1-63 lowercase letters, digits and '-', not starting "
                                     "or ending with '-'" % wanted_account)
-        path = script_subdomain_path(self.account_id, self.params["script_name"])
+        path = script_subdomain_path(self.account_id, self.params["script"])
         before = self.client.get(path)
         before = {"enabled": bool(before.get("enabled")), "previews_enabled": bool(before.get("previews_enabled"))}
         after = dict(before)
@@ -150,7 +152,7 @@ class WorkerSubdomainModule(CloudflareModule):
         self.set_diff(dict(before, account_subdomain=account_before), dict(after, account_subdomain=account_after))
         self.result["subdomain"] = {"enabled": after["enabled"], "previews_enabled": after["previews_enabled"]}
         self.result["account_subdomain"] = account_after
-        self.result["url"] = ("https://%s.%s.workers.dev" % (self.params["script_name"], account_after)
+        self.result["url"] = ("https://%s.%s.workers.dev" % (self.params["script"], account_after)
                               if after["enabled"] and account_after else None)
 
     def read_account_subdomain(self):
@@ -166,7 +168,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
-            script_name=dict(type="str", required=True),
+            script=dict(type="str", required=True, aliases=["script_name"],
+                        deprecated_aliases=[dict(name="script_name", version="2.0.0", collection_name="cfops.cloudflare")]),
             enabled=dict(type="bool"),
             previews_enabled=dict(type="bool"),
             account_subdomain=dict(type="str"),

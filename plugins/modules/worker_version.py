@@ -37,12 +37,13 @@ extends_documentation_fragment:
   - cfops.cloudflare.attributes
   - cfops.cloudflare.worker_code
 options:
-  script_name:
+  script:
     description:
       - The Worker. It must exist (create it with M(cfops.cloudflare.worker_script)).
+      - The old names C(script_name) and C(name) still work as deprecated aliases, until 2.0.0.
     type: str
+    aliases: [script_name, name]
     required: true
-    aliases: [name]
   commit_sha:
     description:
       - The git commit the version is built from, sent as the C(workers/commit_sha) annotation (at most 64
@@ -59,7 +60,7 @@ seealso:
 EXAMPLES = r"""
 - name: Upload the release candidate
   cfops.cloudflare.worker_version:
-    script_name: books-api-prod
+    script: books-api-prod
     main_module: "{{ playbook_dir }}/../examples/books-api/src/index.js"
     compatibility_date: "2025-01-15"
     kv_namespaces:
@@ -76,7 +77,7 @@ EXAMPLES = r"""
 
 - name: Send it 10% of the traffic
   cfops.cloudflare.worker_deployment:
-    script_name: books-api-prod
+    script: books-api-prod
     versions:
       - {version_id: "{{ candidate.version.id }}", percentage: 10}
       - {version_id: "{{ serving_version_id }}", percentage: 90}
@@ -188,8 +189,8 @@ class WorkerVersionModule(CloudflareModule):
 
     def execute(self):
         params = self.params
-        name = params["script_name"]
-        validate_script_name(name, "script_name")
+        name = params["script"]
+        validate_script_name(name, "script")
         modules = check_code_input(params)
         if params["commit_sha"] is not None and len(params["commit_sha"].encode("utf-8")) > COMMIT_SHA_MAX_BYTES:
             raise InvalidInputError("commit_sha is longer than %d bytes (Cloudflare's limit for workers/commit_sha)"
@@ -236,7 +237,7 @@ class WorkerVersionModule(CloudflareModule):
         that it ignores pagination) and sorted here; each candidate is read in full for its bindings.
         Should version reads hide plain-text values, the script settings (whose plain_text bindings
         carry their text in the SDK's type) identify the version serving 100 %."""
-        name = self.params["script_name"]
+        name = self.params["script"]
         listed = (self.client.get(scripts_path(self.account_id, name, "versions"), params={"deployable": "true"}) or {}).get("items") or []
         hidden = False
         for item in newest_first(listed)[:VERSIONS_COMPARED]:
@@ -247,7 +248,7 @@ class WorkerVersionModule(CloudflareModule):
         return self.find_serving_version(fingerprint) if hidden else None
 
     def find_serving_version(self, fingerprint):
-        name = self.params["script_name"]
+        name = self.params["script"]
         deployments = (self.client.get(scripts_path(self.account_id, name, "deployments")) or {}).get("deployments") or []
         serving = split_of(deployments[0]) if deployments else []
         if len(serving) != 1 or serving[0][1] != 100:
@@ -263,7 +264,9 @@ def main():
         argument_spec=dict(
             CloudflareModule.base_module_arguments(),
             **code_argument_spec(),
-            script_name=dict(type="str", required=True, aliases=["name"]),
+            script=dict(type="str", required=True, aliases=["script_name", "name"],
+                        deprecated_aliases=[dict(name=alias, version="2.0.0", collection_name="cfops.cloudflare")
+                                            for alias in ("script_name", "name")]),
             commit_sha=dict(type="str"),
         ),
         supports_check_mode=True,

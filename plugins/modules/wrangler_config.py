@@ -81,7 +81,7 @@ EXAMPLES = r"""
 
 - name: Its cron triggers
   cfops.cloudflare.worker_cron:
-    script_name: "{{ wrangler.worker.name }}"
+    script: "{{ wrangler.worker.name }}"
     crons: "{{ wrangler.crons }}"
 """
 

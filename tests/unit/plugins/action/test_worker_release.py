@@ -85,7 +85,7 @@ def worker(server, tmp_path):
 
 def release(server, worker, lines):
     params = {key: option.get("default") for key, option in rel.argument_spec().items()}
-    params.update(api_token="t", account_id=ACCOUNT, api_base_url=server.base_url, api_max_retries=0, script_name=NAME,
+    params.update(api_token="t", account_id=ACCOUNT, api_base_url=server.base_url, api_max_retries=0, script=NAME,
                   main_module=worker.main, compatibility_date="2024-09-23", gate="none", smoke_test=False, steps=[50, 100],
                   wait_timeout=60)
     clock = [1000.0]

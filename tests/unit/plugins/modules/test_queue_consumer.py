@@ -46,7 +46,7 @@ def filtering_server(server, queues, per_page=None, result_info=True):
 
 
 def attach(server, capsys, **extra):
-    args = dict(queue="tasks", script_name="books-worker", batch_size=50, max_retries=5, max_wait_time_ms=2000,
+    args = dict(queue="tasks", script="books-worker", batch_size=50, max_retries=5, max_wait_time_ms=2000,
                 dead_letter_queue="tasks-dlq")
     args.update(extra)
     return module_result(queue_consumer.main, capsys, server, **args)
@@ -64,7 +64,7 @@ def test_an_unchanged_consumer_is_found_under_each_field_and_nothing_is_written(
 @pytest.mark.parametrize("field", ["script", "service", "script_name"])
 def test_absent_deletes_the_consumer_found_under_each_field(server, capsys, field):
     filtering_server(server, [queue("tasks", QUEUE_ID, [consumer(**{field: "books-worker"})])])
-    result = module_result(queue_consumer.main, capsys, server, queue="tasks", script_name="books-worker", state="absent")
+    result = module_result(queue_consumer.main, capsys, server, queue="tasks", script="books-worker", state="absent")
     assert result["changed"] is True, result
     assert [(r.method, r.path) for r in writes(server)] == [
         ("DELETE", "/client/v4/accounts/%s/queues/%s/consumers/%s" % (ACCOUNT_ID, QUEUE_ID, "c" * 32))]

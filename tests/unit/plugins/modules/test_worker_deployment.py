@@ -51,7 +51,7 @@ class FakeDeployments:
 
 
 def run(capsys, server, **args):
-    return run_module(worker_deployment.main, capsys, server, script_name=SCRIPT, **args)
+    return run_module(worker_deployment.main, capsys, server, script=SCRIPT, **args)
 
 
 def smoke_split():

@@ -143,14 +143,14 @@ def test_a_version_header_is_read_only_when_asked_for(server):
 
 def test_target_version_sends_cloudflares_override_header(server):
     server.handler = lambda _r: Reply(200, {"version": NEW})
-    result = probe(server, requests=3, script_name="books-api-prod", target_version=NEW, expect_version=NEW)
+    result = probe(server, requests=3, script="books-api-prod", target_version=NEW, expect_version=NEW)
     assert result["passed"] is True
     assert {r.headers.get("Cloudflare-Workers-Version-Overrides") for r in server.requests} == {'books-api-prod="%s"' % NEW}
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"target_version": NEW}, "target_version needs script_name"),
-    ({"target_version": NEW, "script_name": "1st-worker"}, "cannot be a key of the Cloudflare-Workers-Version-Overrides"),
+    ({"target_version": NEW}, "target_version needs script"),
+    ({"target_version": NEW, "script": "1st-worker"}, "cannot be a key of the Cloudflare-Workers-Version-Overrides"),
 ])
 def test_bad_override_input(overrides, message):
     with pytest.raises(ProbeInputError, match=message):

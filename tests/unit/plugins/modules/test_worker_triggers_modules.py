@@ -46,7 +46,7 @@ class FakeDomains:
 def test_the_attach_sends_no_environment_and_a_second_run_writes_nothing(server, capsys, echo_environment):
     api = FakeDomains(echo_environment)
     server.handler = api
-    args = dict(hostname="books.example.com", service="books-api")
+    args = dict(hostname="books.example.com", script="books-api")
     failed, result = run_module(worker_custom_domain.main, capsys, server, **args)
     assert not failed and result["changed"], result
     assert api.puts == [{"hostname": "books.example.com", "service": "books-api", "zone_id": ZONE_ID}]
@@ -59,7 +59,7 @@ def test_a_given_environment_is_ignored_with_a_warning(server, capsys):
     api = FakeDomains(True)
     server.handler = api
     failed, result = run_module(worker_custom_domain.main, capsys, server, hostname="books.example.com",
-                                service="books-api", environment="staging")
+                                script="books-api", environment="staging")
     assert not failed and "environment" not in api.puts[0]
     assert "environment is ignored" in json.dumps(result.get("warnings")), sorted(result)
 
@@ -87,12 +87,12 @@ class FakeSubdomain:
 def test_workers_dev_is_set_whatever_the_default(server, capsys, default, wanted):
     api = FakeSubdomain(*default)
     server.handler = api
-    failed, result = run_module(worker_subdomain.main, capsys, server, script_name="books-api", enabled=wanted)
+    failed, result = run_module(worker_subdomain.main, capsys, server, script="books-api", enabled=wanted)
     assert not failed, result
     assert result["changed"] == (default[0] != wanted)
     assert api.posts == ([{"enabled": wanted, "previews_enabled": default[1]}] if default[0] != wanted else [])
     assert result["url"] == ("https://books-api.books-team.workers.dev" if wanted else None)
-    failed, again = run_module(worker_subdomain.main, capsys, server, script_name="books-api", enabled=wanted)
+    failed, again = run_module(worker_subdomain.main, capsys, server, script="books-api", enabled=wanted)
     assert not again["changed"] and again["api_calls"]["writes"] == 0
 
 
@@ -105,7 +105,7 @@ def test_a_refused_attach_fails_with_cloudflares_code_and_message(server, capsys
             return failure(status, (code, "Cloudflare refused the hostname"))
         return api(request)
     server.handler = handler
-    failed, result = run_module(worker_custom_domain.main, capsys, server, hostname="books.example.com", service="books-api")
+    failed, result = run_module(worker_custom_domain.main, capsys, server, hostname="books.example.com", script="books-api")
     assert failed and "failed with HTTP %d: [%d] Cloudflare refused the hostname" % (status, code) in result["msg"]
 
 
@@ -118,7 +118,7 @@ def test_a_refused_workers_dev_change_fails_with_cloudflares_code_and_message(se
             return failure(status, (code, "Cloudflare refused the subdomain"))
         return api(request)
     server.handler = handler
-    failed, result = run_module(worker_subdomain.main, capsys, server, script_name="books-api", enabled=True,
+    failed, result = run_module(worker_subdomain.main, capsys, server, script="books-api", enabled=True,
                                 account_subdomain="books-team-2")
     assert failed and "failed with HTTP %d: [%d] Cloudflare refused the subdomain" % (status, code) in result["msg"]
 
@@ -132,5 +132,5 @@ def test_an_account_without_a_workers_dev_subdomain_reads_as_none(server, capsys
             return failure(404, (10007, "Not found"))
         return api(request)
     server.handler = handler
-    failed, result = run_module(worker_subdomain.main, capsys, server, script_name="books-api")
+    failed, result = run_module(worker_subdomain.main, capsys, server, script="books-api")
     assert not failed and result["account_subdomain"] is None and result["url"] is None

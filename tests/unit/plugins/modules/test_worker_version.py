@@ -90,7 +90,7 @@ def code(tmp_path):
 
 
 def run(capsys, server, code, **args):
-    options = dict(script_name=SCRIPT, main_module=code, compatibility_date="2025-01-15", text_vars={"ENVIRONMENT": "prod"},
+    options = dict(script=SCRIPT, main_module=code, compatibility_date="2025-01-15", text_vars={"ENVIRONMENT": "prod"},
                    version_message="release 1.4.0", tag="1.4.0")
     options.update(args)
     return run_module(worker_version.main, capsys, server, **options)
