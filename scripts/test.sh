@@ -43,6 +43,7 @@ LIVE_TARGETS="dns_records_info dns_record dns_records dns_zone_export dns_zone_i
 LIVE_TARGETS+=" kv_namespace kv_namespace_info queue queue_consumer"
 LIVE_TARGETS+=" worker_script worker_version worker_secret worker_info worker_cron worker_subdomain worker_route"
 LIVE_TARGETS+=" worker_custom_domain wrangler_config"
+LIVE_TARGETS+=" kv_entry kv_export kv_import d1_database d1_export d1_migrations d1_query"
 # The emulator's default account and token (docs/dev/interfaces.md).
 EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
 EMULATOR_TOKEN="cfops-local-emulator-token"
