@@ -27,7 +27,7 @@
 #   live         (only when named; not part of a full run) the live-capable tests against a real Cloudflare
 #                account: needs CFOPS_LIVE_API_TOKEN, CFOPS_LIVE_ACCOUNT_ID, CFOPS_LIVE_ZONE (and optionally
 #                CFOPS_LIVE_API_BASE_URL, CFOPS_LIVE_TARGETS, CFOPS_LIVE_ALLOW_FOREIGN=1,
-#                CFOPS_LIVE_R2_JURISDICTIONS, CFOPS_LIVE_EDGE_URL for a rehearsal); docs/dev/live-mode.md
+#                CFOPS_LIVE_R2_JURISDICTIONS, CFOPS_LIVE_E2E, CFOPS_LIVE_EDGE_URL for a rehearsal); docs/dev/live-mode.md
 #
 # scripts/bootstrap.sh runs first (creates/updates .venv). Every emulator this script starts is
 # stopped when it exits, whatever happens.
@@ -47,6 +47,8 @@ LIVE_TARGETS+=" worker_custom_domain wrangler_config"
 LIVE_TARGETS+=" kv_entry kv_export kv_import d1_database d1_export d1_migrations d1_query"
 LIVE_TARGETS+=" r2_bucket r2_object r2_sync backup_manifest backup_sets worker_deployment worker_health_probe"
 LIVE_TARGETS+=" api_request zone_info lookup_kv inventory_cloudflare"
+# The end-to-end test files that are live-capable (their emulator-only tests skip in live mode).
+LIVE_E2E="tests/e2e/test_r2_object.py"
 # The emulator's default account and token (docs/dev/interfaces.md).
 EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
 EMULATOR_TOKEN="cfops-local-emulator-token"
@@ -215,7 +217,8 @@ stage_live() {
     trap 'echo "--- cleanup of $prefix"; python -m tests.support.target cleanup || true' EXIT
     trap 'exit 143' TERM INT
     echo "--- live-capable pytest tests (emulator-only assertions skip here)"
-    run_pytest tests/live -rs || rc=1
+    # shellcheck disable=SC2086
+    run_pytest tests/live ${CFOPS_LIVE_E2E-$LIVE_E2E} -rs || rc=1
     echo "--- live-capable integration targets: ${CFOPS_LIVE_TARGETS:-$LIVE_TARGETS}"
     dest="$(bash scripts/sanity.sh --prepare "$RUN_DIR/live")"
     # The token reaches ansible-test through this file only (never the command line or the log); it is
