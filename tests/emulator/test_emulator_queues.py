@@ -96,13 +96,13 @@ def test_settings_out_of_range_unknown_consumers_and_second_consumers_have_their
 
 
 def test_a_consumer_for_a_worker_that_does_not_exist_is_refused_and_nothing_stored(api, unchecked, account_id, queue):
-    response = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "no-such-worker",
-                                                                                          "type": "worker"})
+    missing = {"script_name": "no-such-worker", "type": "worker"}
+    response = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"), json=missing)
     assert response.status_code == 400 and error_codes(response) == [11001]
     assert "Queue handler is missing: Worker no-such-worker does not exist" in response.json()["errors"][0]["message"]
     created = api.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
     moved = unchecked.put(q_path(account_id, queue["queue_id"], "consumers", created.json()["result"]["consumer_id"]),
-                          json={"script_name": "no-such-worker", "type": "worker"})
+                          json=missing)
     assert moved.status_code == 400 and error_codes(moved) == [11001]
     assert [c["script"] for c in api.get(q_path(account_id, queue["queue_id"], "consumers")).json()["result"]] == ["w"]
 

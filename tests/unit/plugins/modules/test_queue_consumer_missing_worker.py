@@ -19,8 +19,8 @@ QUEUE = {"queue_id": "1" * 32, "queue_name": "tasks", "consumers": [], "consumer
     (404, 10007, "This Worker does not exist on your account."),
     (400, 10021, "script not found"),
 ])
-def test_a_consumer_for_a_missing_worker_fails_with_cloudflares_answer_after_one_create(server, capsys, status, code,
-                                                                                         message):
+def test_a_consumer_for_a_missing_worker_fails_with_cloudflares_answer_after_one_create(
+        server, capsys, status, code, message):
     def handler(request):
         if request.method == "GET" and request.path.endswith("/queues"):
             return Reply(200, envelope([QUEUE], {"page": 1, "per_page": 1, "count": 1, "total_count": 1}))
