@@ -26,7 +26,8 @@
 #                (tests/matrix); the .venv line gets the same release (its sanity and unit are above)
 #   live         (only when named; not part of a full run) the live-capable tests against a real Cloudflare
 #                account: needs CFOPS_LIVE_API_TOKEN, CFOPS_LIVE_ACCOUNT_ID, CFOPS_LIVE_ZONE (and optionally
-#                CFOPS_LIVE_API_BASE_URL, CFOPS_LIVE_TARGETS, CFOPS_LIVE_ALLOW_FOREIGN=1); docs/dev/live-mode.md
+#                CFOPS_LIVE_API_BASE_URL, CFOPS_LIVE_TARGETS, CFOPS_LIVE_ALLOW_FOREIGN=1,
+#                CFOPS_LIVE_R2_JURISDICTIONS, CFOPS_LIVE_E2E, CFOPS_LIVE_EDGE_URL for a rehearsal); docs/dev/live-mode.md
 #
 # scripts/bootstrap.sh runs first (creates/updates .venv). Every emulator this script starts is
 # stopped when it exits, whatever happens.
@@ -43,6 +44,11 @@ LIVE_TARGETS="dns_records_info dns_record dns_records dns_zone_export dns_zone_i
 LIVE_TARGETS+=" kv_namespace kv_namespace_info queue queue_consumer"
 LIVE_TARGETS+=" worker_script worker_version worker_secret worker_info worker_cron worker_subdomain worker_route"
 LIVE_TARGETS+=" worker_custom_domain wrangler_config"
+LIVE_TARGETS+=" kv_entry kv_export kv_import d1_database d1_export d1_migrations d1_query"
+LIVE_TARGETS+=" r2_bucket r2_object r2_sync backup_manifest backup_sets worker_deployment worker_health_probe"
+LIVE_TARGETS+=" api_request zone_info lookup_kv inventory_cloudflare"
+# The end-to-end test files that are live-capable (their emulator-only tests skip in live mode).
+LIVE_E2E="tests/e2e/test_r2_object.py"
 # The emulator's default account and token (docs/dev/interfaces.md).
 EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
 EMULATOR_TOKEN="cfops-local-emulator-token"
@@ -211,7 +217,8 @@ stage_live() {
     trap 'echo "--- cleanup of $prefix"; python -m tests.support.target cleanup || true' EXIT
     trap 'exit 143' TERM INT
     echo "--- live-capable pytest tests (emulator-only assertions skip here)"
-    run_pytest tests/live -rs || rc=1
+    # shellcheck disable=SC2086
+    run_pytest tests/live ${CFOPS_LIVE_E2E-$LIVE_E2E} -rs || rc=1
     echo "--- live-capable integration targets: ${CFOPS_LIVE_TARGETS:-$LIVE_TARGETS}"
     dest="$(bash scripts/sanity.sh --prepare "$RUN_DIR/live")"
     # The token reaches ansible-test through this file only (never the command line or the log); it is
@@ -221,7 +228,11 @@ stage_live() {
 import json, os, sys
 config = {"cf_api_token": os.environ["CFOPS_LIVE_API_TOKEN"], "cf_account_id": os.environ["CFOPS_LIVE_ACCOUNT_ID"],
           "cf_api_base_url": os.environ["CFOPS_LIVE_API_BASE_URL"], "cf_zone": os.environ["CFOPS_LIVE_ZONE"],
-          "cf_name_prefix": os.environ["CFOPS_LIVE_RUN_PREFIX"], "cf_live": True}
+          "cf_name_prefix": os.environ["CFOPS_LIVE_RUN_PREFIX"], "cf_live": True,
+          # The R2 jurisdictions besides the default one that the account may use (its entitlement).
+          "cf_r2_jurisdictions": os.environ.get("CFOPS_LIVE_R2_JURISDICTIONS", "").split()}
+if os.environ.get("CFOPS_LIVE_EDGE_URL"):  # a rehearsal: where the emulator serves workers.dev names
+    config["cf_edge_url"] = os.environ["CFOPS_LIVE_EDGE_URL"].rstrip("/")
 with open(sys.argv[1], "w") as handle:
     json.dump(config, handle)  # JSON is YAML
 PY

@@ -12,6 +12,7 @@ import json
 import re
 import time
 
+from emulator.api import workers_model
 from emulator.api.paging import page_window, paginate
 from emulator.envelope import ApiError, ok
 from emulator.routing import Route
@@ -211,6 +212,12 @@ def _consumer_fields(db, req, body, current=None):
     script_name = body.get("script_name", current["script_name"] if current else None)
     if not isinstance(script_name, str) or not script_name:
         raise ApiError(400, INVALID_REQUEST, "script_name is required for a worker consumer")
+    if workers_model.find_script(db, req.account_id, script_name) is None:
+        # Cloudflare refuses a consumer whose Worker has no queue() handler (11001, "Queue handler is missing");
+        # a Worker that does not exist has none (emulator/fidelity/queues.yml, queue-consumer-needs-its-worker).
+        raise ApiError(400, INVALID_REQUEST, "Queue handler is missing: Worker %s does not exist on this account. Please see "
+                       "our docs for more information about creating handlers: "
+                       "https://developers.cloudflare.com/queues/configuration/javascript-apis/#consumer." % script_name)
     dead_letter_queue = body.get("dead_letter_queue") or ""  # PUT replaces: an omitted one is removed
     if dead_letter_queue and not queue_exists(db, req.account_id, dead_letter_queue):
         raise ApiError(404, QUEUE_NOT_FOUND, "Dead letter queue %s does not exist" % dead_letter_queue)

@@ -1,5 +1,7 @@
 """Workers scripts: upload, list, download, content, settings, script-settings, delete."""
 import json
+import posixpath
+import re
 
 from emulator import hooks, multipart
 from emulator.api import worker_triggers
@@ -44,6 +46,55 @@ def upload_body(req):
     return _json_part(parts, "metadata", required=True), _modules(parts, skip=("metadata",))
 
 
+# A new-class migration needs the class exported by the script: Cloudflare answers 10070 "Cannot apply new-class
+# migration to class X that is not exported by script" (emulator/fidelity/workers.yml, new-class-must-be-exported).
+CLASS_NOT_EXPORTED = 10070
+_IDENT = r"[A-Za-z_$][\w$]*"
+_EXPORT_DECLARATION = re.compile(r"\bexport\s+(?:class|(?:async\s+)?function\s*\*?|const|let|var)\s+(%s)" % _IDENT)
+_EXPORT_LIST = re.compile(r"\bexport\s*(?:type\s*)?\{([^}]*)\}")
+_EXPORT_ALL = re.compile(r"""\bexport\s*\*\s*(?:as\s+(%s)\s*)?from\s*["']([^"']+)["']""" % _IDENT)
+_JS_MODULE_TYPES = ("application/javascript+module", "text/javascript+module")
+
+
+def _exported_names(modules, name, seen=()):
+    """The names module ``name`` exports (read from its source, ``export *`` followed into uploaded modules), or
+    None when that cannot be told (a module that is not JavaScript, or ``export *`` from one not uploaded)."""
+    module = next((m for m in modules if m.name == name), None)
+    if module is None or module.content_type not in _JS_MODULE_TYPES or name in seen:
+        return None
+    source = module.content.decode("utf-8", "replace")
+    names = set(_EXPORT_DECLARATION.findall(source))
+    for items in _EXPORT_LIST.findall(source):
+        for item in items.split(","):
+            words = item.split()
+            if words:
+                names.add(words[-1])  # "a", "a as b", "type a"
+    for alias, target in _EXPORT_ALL.findall(source):
+        if alias:
+            names.add(alias)
+            continue
+        inner = _exported_names(modules, posixpath.normpath(posixpath.join(posixpath.dirname(name), target)), seen + (name,))
+        if inner is None:
+            return None
+        names |= inner
+    return names
+
+
+def _check_new_classes_exported(metadata, modules, main_module, has_modules):
+    """Refuse a migration creating a Durable Object class the script does not export (a service-worker script
+    exports nothing). Lenient where the source cannot tell: then the upload is taken."""
+    _old, _new, steps = versions.migration_steps(metadata["migrations"])
+    wanted = [name for step in steps for field in ("new_classes", "new_sqlite_classes")
+              for name in (step.get(field) or []) if isinstance(name, str)]
+    if not wanted:
+        return
+    exported = _exported_names(modules, main_module) if has_modules else set()
+    for name in wanted:
+        if exported is not None and name not in exported:
+            raise ApiError(400, CLASS_NOT_EXPORTED, "Cannot apply new-class migration to class '%s' that is not exported "
+                           "by script" % name)
+
+
 def upload_script(req):
     name = req.params["script_name"]
     model.check_script_name(name)
@@ -67,6 +118,7 @@ def upload_script(req):
                               settings=settings, bindings=bindings, created_on=previous.created_on if previous else "")
         if metadata.get("migrations"):
             versions.apply_migrations(db, script, metadata["migrations"])
+            _check_new_classes_exported(metadata, modules, main_module, has_modules)
         versions.check_binding_resources(db, script, bindings, versions.deleted_classes_of(metadata.get("migrations")))
         model.save_script(db, script, modules)
         version = versions.version_and_deploy(db, script, modules, "upload", annotations)

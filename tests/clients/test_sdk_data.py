@@ -13,6 +13,14 @@ import pytest
 
 def test_queues_and_a_consumer_as_the_sdk_sees_them(sdk, fresh):
     account = fresh.account_id
+    # The consumer's Worker, with a queue() handler: Cloudflare refuses a consumer whose Worker does not exist.
+    code = b"export default { async queue(batch) { batch.ackAll(); } };\n"
+    uploaded = httpx.put("%s/accounts/%s/workers/scripts/books-worker" % (fresh.base_url, account), trust_env=False,
+                         headers={"Authorization": "Bearer " + fresh.token}, files=[
+                             ("metadata", (None, '{"main_module": "index.js", "compatibility_date": "2024-09-23"}',
+                                           "application/json")),
+                             ("index.js", ("index.js", code, "application/javascript+module"))])
+    assert uploaded.status_code == 200, uploaded.text
     dlq = sdk.queues.create(account_id=account, queue_name="tasks-dlq")
     queue = sdk.queues.create(account_id=account, queue_name="tasks")
     assert queue.queue_name == "tasks" and queue.settings.message_retention_period == 345600

@@ -182,8 +182,18 @@ def queues(api, account):
     return result(api.get("/accounts/%s/queues" % account))
 
 
+def deploy_queue_worker(api, account, name):
+    """A Worker with a queue() handler: Cloudflare refuses a consumer whose Worker does not exist."""
+    metadata = {"main_module": "index.js", "compatibility_date": "2024-09-23"}
+    code = b"export default { async queue(batch) { batch.ackAll(); } };\n"
+    result(api.put("/accounts/%s/workers/scripts/%s" % (account, name), files=[
+        ("metadata", (None, json.dumps(metadata), "application/json")),
+        ("index.js", ("index.js", code, "application/javascript+module"))]))
+
+
 def test_queues_and_worker_consumers(wrangler, api):
     account = wrangler.emulator.account_id
+    deploy_queue_worker(api, account, "books-worker")
     wrangler("queues", "create", "tasks")
     wrangler("queues", "create", "tasks-dlq", "--delivery-delay-secs", "5")
     by_name = {queue["queue_name"]: queue for queue in queues(api, account)}

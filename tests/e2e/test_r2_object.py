@@ -1,11 +1,17 @@
-"""r2_object through real ansible-playbook runs: a download whose stored bytes were corrupted, a wrong key pair."""
+"""r2_object through real ansible-playbook runs: a download whose stored bytes were corrupted, a wrong key pair.
+
+Live-capable (docs/dev/live-mode.md): ``scripts/test.sh live`` runs this file against the account; the corrupted
+download needs the emulator's stored files and is skipped there (emulator-only), the wrong key pair runs on both.
+"""
 import os
 import sqlite3
 import textwrap
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import run_playbook
+from tests.support.target import TargetError, live_or_emulator
 
 PLAY = """
 - name: r2_object end to end
@@ -17,6 +23,22 @@ PLAY = """
   tasks:
 %s
 """
+
+
+@pytest.fixture(scope="module")
+def target(request):
+    """The account in live mode, else the e2e emulator; the buckets named with its run prefix are deleted after."""
+    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
+        yield found
+
+
+def token_id(target):
+    """The id of the target's API token, which is R2's access key id: an account token is verified at the account
+    path, a user token at the user path (emulator/fidelity/accounts.yml)."""
+    try:
+        return target.api("GET", "/accounts/%s/tokens/verify" % target.account_id)["result"]["id"]
+    except TargetError:
+        return target.api("GET", "/user/tokens/verify")["result"]["id"]
 
 
 def playbook(tmp_path, tasks):
@@ -39,7 +61,8 @@ def stored_file(emulator, bucket, key):
     return os.path.join(emulator.data_dir, "r2", bucket_id, file_name)
 
 
-def test_get_of_a_corrupted_object_fails_and_leaves_dest_alone(emulator, tmp_path):
+def test_get_of_a_corrupted_object_fails_and_leaves_dest_alone(target, tmp_path):
+    emulator = target.require_emulator("corrupting an object's stored bytes in the emulator's files")
     create_bucket(emulator, "e2e-corrupt")
     dest = tmp_path / "restored.txt"
     dest.write_text("the previous content\n")
@@ -71,14 +94,15 @@ def test_get_of_a_corrupted_object_fails_and_leaves_dest_alone(emulator, tmp_pat
     assert "Traceback" not in got.output
 
 
-def test_a_wrong_key_pair_is_a_clear_error(emulator, tmp_path):
-    create_bucket(emulator, "e2e-keys")
-    run = run_playbook(emulator, playbook=playbook(tmp_path, """
+def test_a_wrong_key_pair_is_a_clear_error(target, tmp_path):
+    bucket = target.name("e2e-keys")
+    target.api("POST", "/accounts/%s/r2/buckets" % target.account_id, json={"name": bucket})
+    run = run_playbook(target, playbook=playbook(tmp_path, """
         - name: List with a secret that does not belong to the key id
           cfops.cloudflare.r2_object:
             mode: list
-            bucket: e2e-keys
-    """), env={"R2_ACCESS_KEY_ID": emulator.add_token(emulator.token)["id"], "R2_SECRET_ACCESS_KEY": "not-the-secret"})
+            bucket: %s
+    """ % bucket), env={"R2_ACCESS_KEY_ID": token_id(target), "R2_SECRET_ACCESS_KEY": "not-the-secret"})
     assert run.rc != 0
     assert "HTTP 403 SignatureDoesNotMatch" in run.output
     assert "check access_key_id and secret_access_key" in run.output

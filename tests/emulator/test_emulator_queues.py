@@ -3,7 +3,9 @@ import pytest
 
 from emulator.api import queues
 from emulator.store import Store
-from tests.emulator.helpers import error_codes
+from tests.emulator.helpers import error_codes, upload_script
+
+QUEUE_WORKER = b"export default { async queue(batch) { batch.ackAll(); } };\n"
 
 
 def q_path(account_id, *rest):
@@ -12,6 +14,9 @@ def q_path(account_id, *rest):
 
 @pytest.fixture
 def queue(api, account_id):
+    # The Workers this file's consumers name: Cloudflare refuses a consumer whose Worker does not exist.
+    for name in ("worker-a", "worker-b", "w"):
+        assert upload_script(api, account_id, name, modules=[("index.js", QUEUE_WORKER, "application/javascript+module")]).status_code == 200
     return api.post(q_path(account_id), json={"queue_name": "tasks"}).json()["result"]
 
 
@@ -88,6 +93,18 @@ def test_settings_out_of_range_unknown_consumers_and_second_consumers_have_their
     api.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
     second = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
     assert second.status_code == 409 and error_codes(second) == [11007]
+
+
+def test_a_consumer_for_a_worker_that_does_not_exist_is_refused_and_nothing_stored(api, unchecked, account_id, queue):
+    missing = {"script_name": "no-such-worker", "type": "worker"}
+    response = unchecked.post(q_path(account_id, queue["queue_id"], "consumers"), json=missing)
+    assert response.status_code == 400 and error_codes(response) == [11001]
+    assert "Queue handler is missing: Worker no-such-worker does not exist" in response.json()["errors"][0]["message"]
+    created = api.post(q_path(account_id, queue["queue_id"], "consumers"), json={"script_name": "w", "type": "worker"})
+    moved = unchecked.put(q_path(account_id, queue["queue_id"], "consumers", created.json()["result"]["consumer_id"]),
+                          json=missing)
+    assert moved.status_code == 400 and error_codes(moved) == [11001]
+    assert [c["script"] for c in api.get(q_path(account_id, queue["queue_id"], "consumers")).json()["result"]] == ["w"]
 
 
 def test_consumer_for_a_missing_queue_is_404(unchecked, account_id):

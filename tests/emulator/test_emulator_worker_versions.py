@@ -8,10 +8,20 @@ import pytest
 from emulator import hooks
 from emulator.api import schemas, resource_tables, worker_versions
 from emulator.store import Store
-from tests.emulator.helpers import MODULE, create_namespace, error_codes, upload_parts, upload_script
+from tests.emulator import helpers
+from tests.emulator.helpers import MODULE, create_namespace, error_codes, upload_parts
 
 SCRIPT = "books-api"
 V2 = b'export default { fetch() { return new Response("v2"); } };\n'
+# The Durable Object classes this file's migrations create, rename or transfer into: Cloudflare applies a new-class
+# migration only to a class the script exports (10070, emulator/fidelity/workers.yml).
+DO_MODULE = MODULE + b"export class Counter {}\nexport class Tally {}\nexport class Room {}\nexport class X {}\n"
+
+
+def upload_script(api, account_id, name, metadata=None, modules=None):
+    if modules is None and (metadata or {}).get("migrations"):
+        modules = [("index.js", DO_MODULE, "application/javascript+module")]
+    return helpers.upload_script(api, account_id, name, metadata, modules)
 
 
 def path(account_id, *rest):
@@ -382,6 +392,30 @@ def test_transfer_moves_a_class_between_scripts(api, account_id):
     assert response.status_code == 200, response.text
     response = upload_script(api, "%s" % account_id, SCRIPT, metadata(bindings=[do_binding("OLD", "Counter", "old-home")]))
     assert response.status_code == 400
+
+
+def test_a_new_class_the_script_does_not_export_is_10070_and_nothing_is_stored(api, unchecked, account_id):
+    # Cloudflare: "Cannot apply new-class migration to class X that is not exported by script [code: 10070]"
+    # (workers-sdk issue 4943); a service-worker script exports no class at all.
+    for modules in ([("index.js", MODULE, "application/javascript+module")],
+                    [("worker.js", b"addEventListener('fetch', () => {}); class Counter {}", "application/javascript")]):
+        entry = {"main_module": modules[0][0]} if modules[0][2].endswith("+module") else {"body_part": modules[0][0]}
+        response = helpers.upload_script(unchecked, account_id, SCRIPT, dict(
+            entry, compatibility_date="2024-09-23", migrations={"new_tag": "v1", "new_sqlite_classes": ["Counter"]}), modules)
+        assert response.status_code == 400 and error_codes(response) == [10070], response.text
+        assert "class 'Counter' that is not exported by script" in response.json()["errors"][0]["message"]
+    assert api.get("/accounts/%s/workers/scripts" % account_id).json()["result"] == []
+
+
+def test_a_class_exported_by_name_list_or_from_another_module_takes_the_migration(api, account_id):
+    main = b'export { Impl as Counter } from "./do/counter.js";\nexport * from "./rooms.js";\n' + MODULE
+    modules = [("index.js", main, "application/javascript+module"),
+               ("do/counter.js", b"export class Impl {}\n", "application/javascript+module"),
+               ("rooms.js", b"export class Room {}\n", "application/javascript+module")]
+    response = upload_script(api, account_id, SCRIPT, metadata(migrations={"new_tag": "v1", "new_classes": ["Counter", "Room"]}),
+                             modules)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["migration_tag"] == "v1"
 
 
 # Other binding kinds ------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ Standard library only (plus pytest when it is there, for the skip).
 Command line (scripts/test.sh live): ``python -m tests.support.target check|cleanup|inventory``, reading
 the CFOPS_LIVE_* variables and CFOPS_LIVE_RUN_PREFIX.
 """
+import contextlib
 import json as jsonlib
 import os
 import re
@@ -342,6 +343,29 @@ class CloudflareTarget:
 
     def __exit__(self, *exc_info):
         self.cleanup()
+
+
+def live_requested(environ=None):
+    """True when the CFOPS_LIVE_* variables name an account (scripts/test.sh live exports them)."""
+    environ = os.environ if environ is None else environ
+    return bool(environ.get("CFOPS_LIVE_API_TOKEN"))
+
+
+@contextlib.contextmanager
+def live_or_emulator(emulator_factory):
+    """The target of a live-capable end-to-end test: the account of CFOPS_LIVE_* in live mode (checked for foreign
+    objects first), else ``CloudflareTarget.from_emulator(emulator_factory())`` (a shared emulator may hold other
+    tests' objects, so it is not checked). Either way the objects named with the run prefix are deleted at the end.
+    ``emulator_factory`` is called only off live mode, so live mode starts no emulator."""
+    if live_requested():
+        target = CloudflareTarget.from_env()
+        target.check_account()
+    else:
+        target = CloudflareTarget.from_emulator(emulator_factory())
+    try:
+        yield target
+    finally:
+        target.cleanup()
 
 
 def main(argv=None):
