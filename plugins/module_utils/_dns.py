@@ -23,7 +23,11 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import json
+import os
 import re
+
+from ansible.module_utils.common.yaml import yaml_load
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
@@ -387,13 +391,41 @@ def _shown(record, zone_name):
     return to_input(full, zone_name)
 
 
-def changes_view(changes, zone_name):
+def changes_view(changes, zone_name, limit=None):
+    """The changes in the input format, sorted; at most ``limit`` records per list (None: all)."""
+    def first(items, key):
+        return sorted(items, key=key)[:limit] if limit is not None else sorted(items, key=key)
     return {
-        "added": [_shown(r, zone_name) for r in sorted(changes["create"], key=sort_key)],
+        "added": [_shown(r, zone_name) for r in first(changes["create"], sort_key)],
         "changed": [{"before": _shown(old, zone_name), "after": _shown(new, zone_name)}
-                    for old, new in sorted(changes["update"], key=lambda pair: sort_key(pair[0]))],
-        "removed": [_shown(r, zone_name) for r in sorted(changes["delete"], key=sort_key)],
+                    for old, new in first(changes["update"], lambda pair: sort_key(pair[0]))],
+        "removed": [_shown(r, zone_name) for r in first(changes["delete"], sort_key)],
     }
+
+
+def is_truncated(changes, limit):
+    return limit is not None and any(len(changes[key]) > limit for key in ("create", "update", "delete"))
+
+
+def load_records_src(path, load_yaml):
+    """Records from a JSON or YAML file: a list of records, or a mapping whose C(records) is that list
+    (what dns_records_info returns). Read by the module itself, so the records never pass through variables."""
+    if not os.path.isfile(path):
+        raise InvalidInputError("src %s is not a file" % path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        document = json.loads(text) if path.endswith(".json") else load_yaml(text)
+    except Exception as exc:
+        raise InvalidInputError("src %s could not be parsed: %s" % (path, exc)) from None
+    if isinstance(document, dict) and "records" in document:
+        document = document["records"]
+    if document is None:
+        document = []
+    if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
+        raise InvalidInputError("src %s must hold a list of records ({name, type, content, ...}) or a mapping "
+                                "with such a list under records" % path)
+    return document
 
 
 def _operations(changes):
@@ -534,9 +566,16 @@ class ZoneRecordsModule(CloudflareModule):
             batch_size = DEFAULT_BATCH_SIZE if self.zone_info.get("plan", "free") == "free" else PAID_PLAN_BATCH_SIZE
         check_final_state(resulting_records(existing, changes), zone_name)
         self.result["counts"] = count_changes(changes)
-        self.result["changes"] = changes_view(changes, zone_name)
+        # Full lists only when asked (--diff, -vvv): a 20,000-record sync must not echo megabytes.
+        limit = self.params.get("changes_limit")
+        if self.module._diff or self.module._verbosity >= 3:
+            limit = None
+        self.result["changes"] = changes_view(changes, zone_name, limit)
+        if "changes_limit" in self.params:
+            self.result["changes_truncated"] = is_truncated(changes, limit)
         self.result["batch_calls"] = 0
-        self.set_diff(*diff_view(changes, zone_name))
+        if self.module._diff:  # built only when it is shown
+            self.set_diff(*diff_view(changes, zone_name))
         if not has_changes(changes):
             return []
         self.mark_changed()
@@ -560,7 +599,14 @@ class RecordSetModule(ZoneRecordsModule):
         names = None
         if params["names"]:
             names = set(self.fqdn_option(name, "names") for name in params["names"])
-        desired = check_input(params["records"], zone_name)
+        if params["changes_limit"] < 0:
+            raise InvalidInputError("changes_limit must be 0 or more, got %d" % params["changes_limit"])
+        if params["src"] is not None and params["records"]:
+            raise InvalidInputError("records and src are mutually exclusive: give the records in one of them")
+        if params["src"] is not None:
+            desired = check_input(load_records_src(params["src"], yaml_load), zone_name, option="src")
+        else:
+            desired = check_input(params["records"], zone_name)
         for index, record in enumerate(desired):
             if names is not None and record["name"] not in names:
                 raise InvalidInputError("records[%d] (%s) is not under names (%s)"
