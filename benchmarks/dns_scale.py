@@ -127,8 +127,8 @@ def main():
             source = 'records: "{{ dns_records }}"'
             rows.append(measure(emulator, work, "vars %6d from a zone" % size, source, "-e", "@" + variables))
             rows.append(measure(emulator, work, "vars %6d no-op" % size, source, "-e", "@" + variables))
-    print("%-26s %8s %6s %6s %16s %12s %12s" % ("run", "wall s", "reads", "writes", "controller MiB", "module MiB",
-                                                 "result kB"))
+    header = ("run", "wall s", "reads", "writes", "controller MiB", "module MiB", "result kB")
+    print("%-26s %8s %6s %6s %16s %12s %12s" % header)
     for row in rows:
         print("%-26s %8.1f %6d %6d %16.1f %12.1f %12.1f" % (row["label"], row["seconds"], row["reads"], row["writes"],
                                                             row["controller"], row["module"], row["result"] / 1000))

@@ -101,8 +101,8 @@ def setup(emulator, records):
     pages = max(1, records // 100)
     return {
         "KV value read": ["%s/%s/values/greeting" % (base, namespace)],
-        "DNS page (100 of %d)" % records: ["/client/v4/zones/%s/dns_records?per_page=100&page=%d" % (zone_id, page)
-                                            for page in range(1, pages + 1)],
+        "DNS page (100 of %d)" % records: [
+            "/client/v4/zones/%s/dns_records?per_page=100&page=%d" % (zone_id, page) for page in range(1, pages + 1)],
         "DNS lookup by name": ["/client/v4/zones/%s/dns_records?name=host%05d.example.com&type=A" % (zone_id, index)
                                for index in range(0, records, max(1, records // 500))],
     }

@@ -49,8 +49,8 @@ options:
     default: []
   src:
     description:
-      - A JSON (C(.json)) or YAML file on the managed host holding the records, in the format of O(records):
-        a list, or a mapping with that list under C(records) (what M(cfops.cloudflare.dns_records_info) returns).
+      - A JSON (C(.json)) or YAML file on the managed host holding the records, in the format of O(records),
+        as a list or as a mapping with that list under C(records) (what M(cfops.cloudflare.dns_records_info) returns).
       - The module reads it itself, so a large zone never passes through Ansible variables, templating and
         the module arguments echoed in the result (C(invocation)); controller memory stays flat in the zone size.
       - Mutually exclusive with O(records).

@@ -127,7 +127,7 @@ options:
     description:
       - Store the SHA-256 of each value written in the key's metadata (field C(cfops_sha256)), next to
         O(metadata) / C(entries[].metadata), so that a later run compares from the key listing alone
-        (list pages carry each key's metadata, 1,000 keys a page) and reads no value: a no-op of N keys
+        (list pages carry each key's metadata, 1,000 keys a page) and reads no value. A no-op of N keys
         costs about N / 1,000 list calls instead of N / 100 value reads.
       - The first run with V(true) rewrites every key that has no digest yet. Readers of the metadata
         (Workers, other tools) see the extra field. Metadata with the digest must stay within KV's 1,024 bytes.

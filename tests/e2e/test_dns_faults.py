@@ -4,7 +4,6 @@ The faults: every 3rd batch call is applied and then answered 500 (the answer lo
 before it is applied, every 3rd record listing answers 502. A batch is one transaction on Cloudflare, so the
 module re-reads the zone after an ambiguous failure and sends only what is still missing.
 """
-import os
 
 import httpx
 import pytest

@@ -29,7 +29,7 @@ def test_past_the_limit_every_call_gets_429_with_retry_after_for_one_window(limi
     time.sleep(3.1)  # a window of its own
     other = "another-user-token"
     limited.add_token(other)
-    answers = [get(limited) for _ in range(7)]
+    answers = [get(limited) for _index in range(7)]
     assert [a.status_code for a in answers] == [200] * 6 + [429]
     refused = answers[-1]
     assert refused.json()["errors"][0]["code"] == 10000
@@ -47,7 +47,7 @@ def test_the_shared_budget_keeps_a_client_under_the_limit(limited, tmp_path):
     bucket = _budget.Budget(str(tmp_path / "budget.json"), 6, 3)
     with CloudflareClient(limited.token, base_url=limited.base_url, budget=bucket, max_retries=0) as client:
         started = time.monotonic()
-        for _ in range(14):
+        for _index in range(14):
             client.get("/zones")  # max_retries=0: a 429 would fail the call
         elapsed = time.monotonic() - started
     # 14 calls, a burst of 6 then 2 a second: about 4 s, the floor the limit allows
@@ -58,7 +58,7 @@ def test_the_shared_budget_keeps_a_client_under_the_limit(limited, tmp_path):
 def test_a_429_is_waited_by_every_client_sharing_the_budget(limited, tmp_path):
     time.sleep(3.1)
     path = str(tmp_path / "budget.json")
-    for _ in range(6):
+    for _index in range(6):
         assert get(limited).status_code == 200  # someone else spent the window (the dashboard, another tool)
     first = CloudflareClient(limited.token, base_url=limited.base_url, budget=_budget.Budget(path, 600, 3), max_retries=3)
     second = CloudflareClient(limited.token, base_url=limited.base_url, budget=_budget.Budget(path, 600, 3), max_retries=0)

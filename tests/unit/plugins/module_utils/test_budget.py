@@ -34,19 +34,19 @@ def budget(tmp_path, clock, requests=10, seconds=10):
 def test_at_most_the_limit_in_any_window(tmp_path):
     clock = Clock()
     bucket = budget(tmp_path, clock)
-    for _ in range(10):
+    for _index in range(10):
         bucket.before_send()
     assert clock.slept == []
     bucket.before_send()
     assert clock.slept == [10.25]  # the 11th waits for the first to leave the window (and a margin)
-    for _ in range(9):
+    for _index in range(9):
         bucket.before_send()
     assert clock.slept == [10.25]
 
 
 def test_callers_arriving_together_queue_window_after_window(tmp_path):
     clock = Clock(advance=False)
-    callers = [budget(tmp_path, clock) for _ in range(25)]  # 25 forks, one file
+    callers = [budget(tmp_path, clock) for _index in range(25)]  # 25 forks, one file
     for caller in callers:
         caller.before_send()
     assert clock.slept == [10.25] * 10 + [20.5] * 5
@@ -106,14 +106,14 @@ def test_the_budget_is_on_for_cloudflare_off_for_other_urls_and_configurable(tmp
 
 def _spend(path, count):
     bucket = _budget.Budget(path, 20, 2)
-    for _ in range(count):
+    for _index in range(count):
         bucket.before_send()
 
 
 def test_processes_share_one_budget(tmp_path):
     path = str(tmp_path / "shared.json")
     started = time.monotonic()
-    workers = [multiprocessing.Process(target=_spend, args=(path, 10)) for _ in range(4)]
+    workers = [multiprocessing.Process(target=_spend, args=(path, 10)) for _index in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -26,8 +26,9 @@ class Zone:
 
     def handle(self, request):
         if request.method == "GET" and request.path.endswith("/dns_records"):
-            return Reply(200, envelope(list(self.records.values()), {"page": 1, "per_page": 5000000, "total_pages": 1,
-                                                                      "count": len(self.records), "total_count": len(self.records)}))
+            info = {"page": 1, "per_page": 5000000, "total_pages": 1, "count": len(self.records),
+                    "total_count": len(self.records)}
+            return Reply(200, envelope(list(self.records.values()), info))
         assert request.method == "POST" and request.path.endswith("/dns_records/batch"), request.path
         body = request.json()
         self.batch_bodies.append(body)
