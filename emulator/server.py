@@ -11,7 +11,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from emulator import admin, api, bindings, s3
+from emulator import admin, api, bindings, ratelimit, s3
 from emulator.api import d1
 from emulator.api.zones import ensure_zone, parse_zone_spec
 from emulator.auth import authenticate
@@ -135,6 +135,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         resolved = state.router.resolve(method, path)
         fault = state.faults.decide(method, resolved.template, path)
         state.calls.record(method, resolved.template, resolved.write, faulted=fault is not None)
+        refused = ratelimit.refuse(self.headers.get("Authorization"))  # Cloudflare's per-user limit, when asked
+        if refused is not None:
+            return refused
         if fault is not None and fault.action == "hang":
             time.sleep(fault.seconds)
             fault = None

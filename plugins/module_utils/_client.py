@@ -31,6 +31,7 @@ except ImportError:
 else:
     HTTPX_IMPORT_ERROR = None
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _budget
 from ansible_collections.cfops.cloudflare.plugins.module_utils._version import COLLECTION_VERSION
 
 HAS_HTTPX = httpx is not None
@@ -237,7 +238,7 @@ class CloudflareClient:
     """
 
     def __init__(self, api_token, base_url=DEFAULT_API_BASE_URL, timeout=30, max_retries=8, max_retry_time=120,
-                 sleep=time.sleep, now=time.time, jitter=random.random):
+                 sleep=time.sleep, now=time.time, jitter=random.random, budget=None):
         if httpx is None:
             raise RuntimeError("the Python library httpx is required")
         self._token = api_token or ""
@@ -246,6 +247,8 @@ class CloudflareClient:
         self._now = now
         self.calls = {"reads": 0, "writes": 0}
         self.writes_allowed = True
+        # The controller's shared API budget (_budget.py): before each send, after each answer.
+        self.budget = budget if budget is not None else _budget.from_environment(self.base_url, self._token)
         self._http = httpx.Client(
             headers={"Authorization": "Bearer %s" % self._token, "User-Agent": USER_AGENT},
             timeout=httpx.Timeout(float(timeout)),
@@ -399,8 +402,13 @@ class CloudflareClient:
 
     def _send(self, method, path, params, json, files, content, headers, is_write):
         self.calls["writes" if is_write else "reads"] += 1
-        return self._http.request(method, self.base_url + path, params=params, json=json, files=files,
-                                  content=content, headers=headers)
+        if self.budget:
+            self.budget.before_send()
+        response = self._http.request(method, self.base_url + path, params=params, json=json, files=files,
+                                      content=content, headers=headers)
+        if self.budget:
+            self.budget.after_response(response.status_code, response.headers)
+        return response
 
     def _handle(self, method, path, response, raw):
         if not 200 <= response.status_code < 300:

@@ -23,8 +23,13 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import json
+import os
 import re
 
+from ansible.module_utils.common.yaml import yaml_load
+
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone, zone_path
@@ -386,26 +391,137 @@ def _shown(record, zone_name):
     return to_input(full, zone_name)
 
 
-def changes_view(changes, zone_name):
+def changes_view(changes, zone_name, limit=None):
+    """The changes in the input format, sorted; at most ``limit`` records per list (None: all)."""
+    def first(items, key):
+        return sorted(items, key=key)[:limit] if limit is not None else sorted(items, key=key)
     return {
-        "added": [_shown(r, zone_name) for r in sorted(changes["create"], key=sort_key)],
+        "added": [_shown(r, zone_name) for r in first(changes["create"], sort_key)],
         "changed": [{"before": _shown(old, zone_name), "after": _shown(new, zone_name)}
-                    for old, new in sorted(changes["update"], key=lambda pair: sort_key(pair[0]))],
-        "removed": [_shown(r, zone_name) for r in sorted(changes["delete"], key=sort_key)],
+                    for old, new in first(changes["update"], lambda pair: sort_key(pair[0]))],
+        "removed": [_shown(r, zone_name) for r in first(changes["delete"], sort_key)],
     }
+
+
+def is_truncated(changes, limit):
+    return limit is not None and any(len(changes[key]) > limit for key in ("create", "update", "delete"))
+
+
+def load_records_src(path, load_yaml):
+    """Records from a JSON or YAML file: a list of records, or a mapping whose C(records) is that list
+    (what dns_records_info returns). Read by the module itself, so the records never pass through variables."""
+    if not os.path.isfile(path):
+        raise InvalidInputError("src %s is not a file" % path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        document = json.loads(text) if path.endswith(".json") else load_yaml(text)
+    except Exception as exc:
+        raise InvalidInputError("src %s could not be parsed: %s" % (path, exc)) from None
+    if isinstance(document, dict) and "records" in document:
+        document = document["records"]
+    if document is None:
+        document = []
+    if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
+        raise InvalidInputError("src %s must hold a list of records ({name, type, content, ...}) or a mapping "
+                                "with such a list under records" % path)
+    return document
+
+
+def _operations(changes):
+    """``(key, body, change)`` for every operation, in Cloudflare's batch order (deletes, patches, posts)."""
+    operations = [("deletes", {"id": r["id"]}, r) for r in sorted(changes["delete"], key=sort_key)]
+    for old, new in sorted(changes["update"], key=lambda pair: sort_key(pair[0])):
+        operations.append(("patches", dict(api_body(new), id=old["id"]), (old, new)))
+    operations += [("posts", api_body(r), r) for r in sorted(changes["create"], key=sort_key)]
+    return operations
+
+
+def _batch_body(operations):
+    body = {}
+    for key, operation, _change in operations:
+        body.setdefault(key, []).append(operation)
+    return body
 
 
 def batches(changes, batch_size):
     """Batch bodies in Cloudflare's order (deletes, patches, posts), at most ``batch_size`` operations each."""
-    operations = [("deletes", {"id": r["id"]}) for r in sorted(changes["delete"], key=sort_key)]
-    for old, new in sorted(changes["update"], key=lambda pair: sort_key(pair[0])):
-        operations.append(("patches", dict(api_body(new), id=old["id"])))
-    operations += [("posts", api_body(r)) for r in sorted(changes["create"], key=sort_key)]
+    operations = _operations(changes)
     for start in range(0, len(operations), batch_size):
-        body = {}
-        for key, operation in operations[start:start + batch_size]:
-            body.setdefault(key, []).append(operation)
-        yield body
+        yield _batch_body(operations[start:start + batch_size])
+
+
+def _is_written(want, have):
+    return have is not None and (have["name"], have["type"]) == (want["name"], want["type"]) and not differs(want, have)
+
+
+def still_missing(operations, zone_records):
+    """The operations of a batch that the zone (its records as ``from_api`` gives them) does not show applied.
+
+    A delete is applied when its id is gone; a patch when its id carries the wanted record; a post when a
+    record of the same name, type and content with the wanted fields exists (Cloudflare refuses a second
+    identical record, 81058, so that record can only be the one this batch created).
+    """
+    by_id = dict((record["id"], record) for record in zone_records)
+    by_value = dict((sort_key(record), record) for record in zone_records)
+    missing = []
+    for operation in operations:
+        key, _body, change = operation
+        if key == "deletes":
+            applied = change["id"] not in by_id
+        elif key == "patches":
+            applied = _is_written(change[1], by_id.get(change[0]["id"]))
+        else:
+            applied = _is_written(change, by_value.get(sort_key(change)))
+        if not applied:
+            missing.append(operation)
+    return missing
+
+
+class _PartlyApplied(Exception):
+    """A batch whose answer was lost and which the zone shows only partly applied: the rest is sent."""
+
+    def __init__(self, remaining):
+        super(_PartlyApplied, self).__init__("%d operations still missing" % len(remaining))
+        self.remaining = remaining
+
+
+# A DNS batch runs "in a single database transaction" (developers.cloudflare.com/api/resources/dns/subresources/
+# records/methods/batch/): after an ambiguous failure it was applied whole or not at all. A partly applied batch
+# (someone else writing meanwhile, or the evidence being wrong) is still handled, at most this many times.
+MAX_PARTIAL_ROUNDS = 3
+
+
+def _applied_result(operations, raw_records):
+    """What the batch would have answered, from the re-read zone (dns_record reads the written record's id)."""
+    by_id = dict((record["id"], record) for record in raw_records)
+    by_value = dict((sort_key(from_api(record)), record) for record in raw_records)
+    return {"deletes": [{"id": change["id"]} for key, _body, change in operations if key == "deletes"],
+            "patches": [by_id[change[0]["id"]] for key, _body, change in operations if key == "patches"],
+            "puts": [],
+            "posts": [by_value[sort_key(change)] for key, _body, change in operations if key == "posts"]}
+
+
+def _send_batch(client, zone_id, operations):
+    """One batch call that converges after a 5xx, a timeout or a dropped connection: the zone is re-read and
+    only what is still missing is sent again, never a duplicate (retries bounded by the client's retry budget)."""
+    path = records_path(zone_id, "batch")
+    for _round in range(MAX_PARTIAL_ROUNDS + 1):
+        def find_existing(operations=operations):
+            raw_records = client.list_pages(records_path(zone_id), per_page=RECORDS_PER_PAGE)
+            remaining = still_missing(operations, [from_api(record) for record in raw_records])
+            if not remaining:
+                return _applied_result(operations, raw_records)
+            if len(remaining) == len(operations):
+                return None  # nothing of it applied: the same batch again
+            raise _PartlyApplied(remaining)
+        try:
+            return client.create(path, find_existing, json=_batch_body(operations))
+        except _PartlyApplied as exc:
+            operations = exc.remaining
+    raise CloudflareAPIError("POST %s: the batch was still only partly applied after %d re-reads of the zone (%d "
+                             "operations missing); nothing was sent twice, run again to converge"
+                             % (path, MAX_PARTIAL_ROUNDS + 1, len(operations)), method="POST", path=path)
 
 
 def read_zone(client, zone_id, params=None):
@@ -415,7 +531,9 @@ def read_zone(client, zone_id, params=None):
 
 def apply(client, zone_id, changes, batch_size=DEFAULT_BATCH_SIZE):
     """Send the changes as batch calls; returns the batch results (one per call)."""
-    return [client.post(records_path(zone_id, "batch"), json=body) for body in batches(changes, batch_size)]
+    operations = _operations(changes)
+    return [_send_batch(client, zone_id, operations[start:start + batch_size])
+            for start in range(0, len(operations), batch_size)]
 
 
 def has_changes(changes):
@@ -448,9 +566,16 @@ class ZoneRecordsModule(CloudflareModule):
             batch_size = DEFAULT_BATCH_SIZE if self.zone_info.get("plan", "free") == "free" else PAID_PLAN_BATCH_SIZE
         check_final_state(resulting_records(existing, changes), zone_name)
         self.result["counts"] = count_changes(changes)
-        self.result["changes"] = changes_view(changes, zone_name)
+        # Full lists only when asked (--diff, -vvv): a 20,000-record sync must not echo megabytes.
+        limit = self.params.get("changes_limit")
+        if self.module._diff or self.module._verbosity >= 3:
+            limit = None
+        self.result["changes"] = changes_view(changes, zone_name, limit)
+        if "changes_limit" in self.params:
+            self.result["changes_truncated"] = is_truncated(changes, limit)
         self.result["batch_calls"] = 0
-        self.set_diff(*diff_view(changes, zone_name))
+        if self.module._diff:  # built only when it is shown
+            self.set_diff(*diff_view(changes, zone_name))
         if not has_changes(changes):
             return []
         self.mark_changed()
@@ -474,7 +599,14 @@ class RecordSetModule(ZoneRecordsModule):
         names = None
         if params["names"]:
             names = set(self.fqdn_option(name, "names") for name in params["names"])
-        desired = check_input(params["records"], zone_name)
+        if params["changes_limit"] < 0:
+            raise InvalidInputError("changes_limit must be 0 or more, got %d" % params["changes_limit"])
+        if params["src"] is not None and params["records"]:
+            raise InvalidInputError("records and src are mutually exclusive: give the records in one of them")
+        if params["src"] is not None:
+            desired = check_input(load_records_src(params["src"], yaml_load), zone_name, option="src")
+        else:
+            desired = check_input(params["records"], zone_name)
         for index, record in enumerate(desired):
             if names is not None and record["name"] not in names:
                 raise InvalidInputError("records[%d] (%s) is not under names (%s)"

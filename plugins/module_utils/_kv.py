@@ -156,6 +156,28 @@ def plan_entries(entries, current):
     return added, changed
 
 
+# kv_entry digest=true: each written key carries the SHA-256 of its value in its metadata, so a no-op needs only
+# the key listing (list pages carry each key's metadata, 1,000 keys a page; metadata is at most 1,024 bytes).
+DIGEST_FIELD = "cfops_sha256"
+
+
+def with_digest(entry, where):
+    """The entry with the SHA-256 of its value added to its metadata (checked against the 1,024-byte limit)."""
+    metadata = dict(entry["metadata"] or {})
+    metadata[DIGEST_FIELD] = hashlib.sha256(entry["value_bytes"]).hexdigest()
+    size = len(json.dumps(metadata, separators=(",", ":")).encode("utf-8"))
+    if size > METADATA_MAX_BYTES:
+        raise InvalidInputError("%s (key %r): metadata with the value digest (digest=true) is %d bytes serialised, more "
+                                "than the %d bytes KV allows; shorten the metadata or set digest=false"
+                                % (where, entry["key"], size, METADATA_MAX_BYTES))
+    return dict(entry, metadata=metadata)
+
+
+def listed_as_written(entry, listed_metadata):
+    """digest=true: whether the key listing shows this entry written (its metadata, digest included, as wanted)."""
+    return canonical_metadata(listed_metadata) == canonical_metadata(entry["metadata"])
+
+
 def digest_view(value_bytes, metadata):
     """How an entry shows in the diff: a digest of the value, never the value."""
     return {"value_sha256": hashlib.sha256(value_bytes).hexdigest(), "metadata": metadata or None}

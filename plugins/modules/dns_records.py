@@ -47,6 +47,25 @@ options:
     type: list
     elements: dict
     default: []
+  src:
+    description:
+      - A JSON (C(.json)) or YAML file on the managed host holding the records, in the format of O(records),
+        as a list or as a mapping with that list under C(records) (what M(cfops.cloudflare.dns_records_info) returns).
+      - The module reads it itself, so a large zone never passes through Ansible variables, templating and
+        the module arguments echoed in the result (C(invocation)); controller memory stays flat in the zone size.
+      - Mutually exclusive with O(records).
+    type: path
+    version_added: 1.2.0
+  changes_limit:
+    description:
+      - At most this many records in each list of RV(changes) (C(added), C(changed), C(removed)), the first
+        by name, type and content. RV(counts) always has the totals and RV(changes_truncated) says whether
+        a list was cut.
+      - With C(--diff) or verbosity 3 (C(-vvv)) and above, the lists are complete.
+      - V(0) returns empty lists.
+    type: int
+    default: 100
+    version_added: 1.2.0
   names:
     description:
       - Manage only these names (relative or fully qualified). With O(exclusive=true), only records
@@ -84,7 +103,7 @@ options:
     type: int
 notes:
   - Check mode computes the same changes and makes no write. C(--diff) shows every record removed,
-    changed and added, sorted by name, type and content.
+    changed and added, sorted by name, type and content (the diff is built only when C(--diff) asks for it).
 """
 
 EXAMPLES = r"""
@@ -98,6 +117,12 @@ EXAMPLES = r"""
       - name: "@"
         type: CAA
         data: {flags: 0, tag: issue, value: letsencrypt.org}
+
+- name: A zone of 20,000 records from a file, never through variables
+  cfops.cloudflare.dns_records:
+    zone: example.com
+    src: "{{ playbook_dir }}/files/example.com.records.json"
+    exclusive: true
 
 - name: The whole zone from the inventory; records not listed are removed
   cfops.cloudflare.dns_records:
@@ -122,8 +147,16 @@ counts:
 changes:
   description:
     - C(added) and C(removed) lists of records and C(changed) list of C({before, after}), in the input format, sorted.
+    - Each list holds at most O(changes_limit) records (the first ones) unless the task runs with C(--diff)
+      or C(-vvv); RV(counts) has the totals.
   returned: always
   type: dict
+changes_truncated:
+  description: Whether a list of RV(changes) was cut at O(changes_limit).
+  returned: always
+  type: bool
+  sample: false
+  version_added: 1.2.0
 batch_calls:
   description: The number of batch calls made (0 in check mode or when nothing changes).
   returned: always
@@ -158,6 +191,8 @@ def main():
             CloudflareModule.base_module_arguments(),
             zone=dict(type="str", required=True),
             records=dict(type="list", elements="dict", default=[]),
+            src=dict(type="path"),
+            changes_limit=dict(type="int", default=100),
             names=dict(type="list", elements="str"),
             exclusive=dict(type="bool", default=False),
             ignore=dict(type="list", elements="str", default=[]),
