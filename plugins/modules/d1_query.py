@@ -40,6 +40,8 @@ options:
   params:
     description:
       - Values bound to the C(?) placeholders of O(sql), which must then be a single statement.
+      - Masked in the output (C(no_log)): bound values are where secrets go (a password hash, an API key);
+        keep them out of O(sql) itself.
     type: list
     elements: raw
   src:
@@ -239,7 +241,7 @@ def main():
             CloudflareModule.base_module_arguments(),
             database=dict(type="str", required=True),
             sql=dict(type="str"),
-            params=dict(type="list", elements="raw"),
+            params=dict(type="list", elements="raw", no_log=True),
             src=dict(type="path"),
             drop_existing=dict(type="bool", default=False),
         ),
