@@ -21,8 +21,7 @@ def existing(header):
 
 def run(server, capsys, current, **args):
     answers = {("GET", "/client/v4/zones"): envelope([ZONE]),
-               ("GET", "/client/v4/zones/%s/healthchecks" % ZONE["id"]): envelope(current, {"total_pages": 1}),
-               }
+               ("GET", "/client/v4/zones/%s/healthchecks" % ZONE["id"]): envelope(current, {"total_pages": 1})}
 
     def handler(request):
         if request.method in ("POST", "PUT"):
@@ -41,8 +40,8 @@ def test_a_rotated_authorization_header_is_written_and_shows_neither_value(serve
     shown = json.dumps(result)
     assert "OLD-SECRET" not in shown and "NEW-SECRET" not in shown
     assert result["diff"]["before"]["http_config"]["header"] == {"Authorization": ["<redacted>"], "Host": ["<redacted>"]}
-    assert result["diff"]["after"]["http_config"]["header"] == {"Authorization": ["<redacted, changed>"],
-                                                                 "Host": ["<redacted>"]}
+    after = result["diff"]["after"]["http_config"]["header"]
+    assert after == {"Authorization": ["<redacted, changed>"], "Host": ["<redacted>"]}
     assert result["healthcheck"]["http_config"]["header"] == {"Authorization": ["<redacted>"], "Host": ["<redacted>"]}
 
 
