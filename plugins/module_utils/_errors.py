@@ -26,7 +26,7 @@ def secret_forms(secret):
     if not secret:
         return []
     forms = set()
-    for value in {secret, secret.strip()}:
+    for value in (secret, secret.strip()):
         if len(value) < 4:  # too short to be a credential; replacing it would mangle every message
             continue
         forms.update((value, repr(value)[1:-1], quote(value, safe=""), quote_plus(value, safe="")))

@@ -40,8 +40,8 @@ options:
   params:
     description:
       - Values bound to the C(?) placeholders of O(sql), which must then be a single statement.
-      - Masked in the output (C(no_log)): bound values are where secrets go (a password hash, an API key);
-        keep them out of O(sql) itself.
+      - Masked in the output (C(no_log)), as bound values are where secrets go (a password hash, an API key).
+        Keep secrets out of O(sql) itself.
     type: list
     elements: raw
   src:

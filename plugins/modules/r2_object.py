@@ -62,7 +62,7 @@ options:
   content:
     description:
       - With O(mode=put), the object's content as a string (UTF-8). Mutually exclusive with O(src).
-      - Masked in the output (C(no_log)): an object's content may be a secret (a key file, a credential).
+      - Masked in the output (C(no_log)), as an object's content may be a secret (a key file, a credential).
     type: str
   dest:
     description: With O(mode=get), the local file to write. Its directory must exist.

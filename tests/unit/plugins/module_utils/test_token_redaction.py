@@ -64,7 +64,7 @@ def test_an_error_echoing_the_token_url_encoded_is_redacted(server):
     server.script(failure(400, (9109, "Invalid access token %s" % quote(TOKEN, safe=""))),
                   Reply(418, raw=("token=" + quote_plus(TOKEN, safe="")).encode()))
     with CloudflareClient(TOKEN, base_url=server.base_url, max_retries=0) as client:
-        for _ in range(2):
+        for _attempt in range(2):
             with pytest.raises(CloudflareAPIError) as info:
                 client.get("/x")
             assert "SECRET" not in str(info.value) and "SECRET" not in repr(info.value.errors)
