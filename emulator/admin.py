@@ -1,5 +1,18 @@
-"""The admin API under /__emulator/ (JSON in, JSON out, no auth, not counted)."""
+"""The admin API under /__emulator/ (JSON in, JSON out, not counted).
+
+Every call but ``GET /__emulator/health`` needs the emulator's admin token, ``Authorization: Bearer <token>``
+(or HTTP Basic with the token as the password): the admin API mints unrestricted tokens, serves every R2
+secret key and wipes state, so a process that can reach the port (a Worker under test, another user of a
+shared machine, the network with ``--host 0.0.0.0``) must not be able to call it. The token is generated
+once per data directory and kept in ``<data-dir>/admin-token`` (mode 0600): the tools that start the
+emulator (tests/support/emulator.py, scripts/emulator.sh) read it there.
+"""
+import base64
+import binascii
+import hmac
 import json
+import os
+import secrets
 
 from emulator import hooks
 from emulator.envelope import json_response
@@ -8,6 +21,53 @@ from emulator.s3_auth import credentials as r2_credentials
 from emulator.store import TOKEN_OWNERS, new_id
 
 PREFIX = "/__emulator"
+TOKEN_FILE = "admin-token"
+OPEN_PATHS = frozenset(("/health",))  # a readiness probe that tells nothing
+
+
+def ensure_admin_token(data_dir):
+    """The data directory's admin token: read from ``admin-token``, or generated and written there (0600)."""
+    path = os.path.join(data_dir, TOKEN_FILE)
+    try:
+        with open(path, encoding="ascii") as handle:
+            token = handle.read().strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        token = ""
+    if len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        scratch = "%s.%d.tmp" % (path, os.getpid())
+        descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(token + "\n")
+        os.replace(scratch, path)
+    os.chmod(path, 0o600)  # also a file left readable by an older emulator or a copy
+    return token
+
+
+def presented_token(headers):
+    """The credential of an ``Authorization: Bearer <t>`` or ``Basic base64(<any>:<t>)`` header, or ""."""
+    scheme, _space, value = (headers.get("Authorization") or "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[2]
+    return ""
+
+
+def authorized(expected, headers):
+    given = presented_token(headers)
+    return bool(expected) and bool(given) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def unauthorized(path):
+    return json_response(401, {"error": "%s%s needs the emulator's admin token: send Authorization: Bearer <token>, the "
+                                        "token being in <data-dir>/%s (tests/support/emulator.py and "
+                                        "scripts/emulator.sh read it there)" % (PREFIX, path, TOKEN_FILE)},
+                         headers={"WWW-Authenticate": 'Bearer realm="cfops emulator admin", Basic realm="cfops emulator admin"'})
 
 
 class AdminError(Exception):
@@ -110,8 +170,10 @@ ROUTES = {
 }
 
 
-def handle(state, method, path, raw_body):
-    """The admin response for ``path`` (below /__emulator)."""
+def handle(state, method, path, raw_body, headers=None):
+    """The admin response for ``path`` (below /__emulator); ``headers`` must carry the admin token."""
+    if (path.rstrip("/") or "/") not in OPEN_PATHS and not authorized(getattr(state, "admin_token", None), headers or {}):
+        return unauthorized(path)
     handler = ROUTES.get((method, path.rstrip("/") or "/"))
     if handler is None:
         known = sorted({known_path for _method, known_path in ROUTES})

@@ -1,7 +1,11 @@
 """Internal endpoints for the edge runtime (emulator/runtime): never counted as API calls, no faults.
 
+Every call needs the edge runtime's per-start credential (header ``x-cfops-edge-credential``), except the
+admin-side edge calls (``/__emulator/edge``, ``/sync``, ``/scheduled``), which need the admin token (admin.py).
+
 - ``ANY /__emulator/bindings/api/<Cloudflare API path>``: runs the API's own handler for that path
-  without authentication, call counting or fault injection. The Workers' KV and D1 binding shims
+  without an API token, call counting or fault injection, for the calls a binding makes only
+  (``BINDING_ROUTES``: KV values, metadata, keys, bulk get; D1 query and raw). The Workers' KV and D1 binding shims
   (emulator/runtime/workers/*.js) call it, so a Worker reads and writes exactly the data the API
   manages (a ``kv_entry`` written through the API is what ``env.KV.get`` returns, and back).
 - ``POST /__emulator/bindings/queues/<account_id>/<queue_name>``: ``{"messages": [{"body", "content_type",
@@ -19,15 +23,33 @@
   (Worker code cannot reach ``/__emulator``: sidecar.mjs refuses it). Answers ``{"ran", "version_id",
   "outcome", "no_retry"}``; the invocation is recorded like a cron trigger's.
 """
+import hmac
 import json
 import sys
 import traceback
 from urllib.parse import parse_qs, unquote
 
+from emulator.admin import authorized, unauthorized
 from emulator.envelope import ApiError, Response, json_response
 
 BINDINGS = "/__emulator/bindings"
 EDGE = "/__emulator/edge"
+# The edge runtime's own credential (new at every start, given to the sidecar in its environment, to the
+# router and the binding shims as a binding Worker code never sees): the only key to /__emulator/bindings/*
+# and the router's table. The admin-side edge calls (status, sync, scheduled) need the admin token.
+CREDENTIAL_HEADER = "x-cfops-edge-credential"
+# The API calls the binding shims make (emulator/runtime/workers/{kv,d1}.js); nothing else of the API is
+# reachable on the bindings path, so even a leaked credential reaches no token, no script, no other area.
+BINDING_ROUTES = frozenset((
+    ("GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/keys"),
+    ("GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key_name}"),
+    ("PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key_name}"),
+    ("DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key_name}"),
+    ("GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/metadata/{key_name}"),
+    ("POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get"),
+    ("POST", "/accounts/{account_id}/d1/database/{database_id}/query"),
+    ("POST", "/accounts/{account_id}/d1/database/{database_id}/raw"),
+))
 # Handlers that look at the caller's token see an unrestricted one.
 EDGE_TOKEN = {"id": "cfops-edge-runtime", "account_id": None, "token": ""}
 
@@ -36,7 +58,23 @@ def handles(path):
     return path.startswith(BINDINGS + "/") or path == EDGE or path.startswith(EDGE + "/")
 
 
+def from_edge(state, headers):
+    expected = getattr(state, "edge_credential", None)
+    given = headers.get(CREDENTIAL_HEADER) or ""
+    return bool(expected) and bool(given) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def refused(path):
+    return json_response(403, {"error": "%s is the edge runtime's own endpoint: it needs the credential of the edge "
+                                        "this emulator started" % path})
+
+
 def handle(state, method, path, query, headers, body):
+    edge_side = path.startswith(BINDINGS + "/") or path == EDGE + "/table"
+    if edge_side and not from_edge(state, headers):
+        return refused(path)
+    if not edge_side and not authorized(getattr(state, "admin_token", None), headers):
+        return unauthorized(path[len("/__emulator"):])
     if path.startswith(BINDINGS + "/api/"):
         return _api(state, method, path[len(BINDINGS + "/api"):], query, headers, body)
     if path.startswith(BINDINGS + "/r2/"):
@@ -57,6 +95,8 @@ def handle(state, method, path, query, headers, body):
 def _api(state, method, path, query, headers, body):
     from emulator.request import ApiRequest  # noqa: PLC0415 - request imports multipart, keep this module light
     resolved = state.router.resolve(method, path)
+    if resolved.route is not None and (method, resolved.template) not in BINDING_ROUTES:
+        return json_response(403, {"error": "%s %s is not a call a binding makes" % (method, resolved.template)})
     try:
         if resolved.route is None:
             raise resolved.error(method, path)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from emulator import admin, api, bindings, ratelimit, s3
+from emulator.admin import ensure_admin_token
 from emulator.api import d1
 from emulator.api.zones import ensure_zone, parse_zone_spec
 from emulator.auth import authenticate
@@ -42,6 +43,8 @@ class EmulatorState:
     faults: FaultRegistry
     log_requests: bool = True
     admin: bool = True  # False (python -m emulator --no-admin): /__emulator/* answers 404, as on Cloudflare
+    admin_token: str = None  # what /__emulator/* needs (admin.py), kept in <data-dir>/admin-token
+    edge_credential: str = None  # what /__emulator/bindings/* needs: the edge runtime's own, new at every start
 
 
 def build_state(data_dir, account_id, token, account_name, log_requests=True, zones=(), admin=True):
@@ -50,7 +53,8 @@ def build_state(data_dir, account_id, token, account_name, log_requests=True, zo
     store.ensure_token(token, None)
     for spec in zones:
         ensure_zone(store, account_id, *parse_zone_spec(spec))
-    return EmulatorState(store, Router(api.routes()), CallCounter(), FaultRegistry(), log_requests, admin)
+    return EmulatorState(store, Router(api.routes()), CallCounter(), FaultRegistry(), log_requests, admin,
+                         ensure_admin_token(data_dir))
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -107,7 +111,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(ApiError(400, 10006, "Malformed request body").response())
             return
-        split = urlsplit(self.path)
+        # A request target is a path: "//host/__emulator/..." must not read as a network location (which
+        # would make the path "/__emulator/..." behind the edge's guard, which sees "//host/...").
+        split = urlsplit("http://emulator" + self.path if self.path.startswith("/") else self.path)
         path = split.path
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             response = self._api(path[len(API_PREFIX):] or "/", parse_qs(split.query, keep_blank_values=True), body)
@@ -117,7 +123,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             response = bindings.handle(self.state, self.command, path, split.query, self.headers, body)
         elif path == admin.PREFIX or path.startswith(admin.PREFIX + "/"):
             if self.state.admin:
-                response = admin.handle(self.state, self.command, path[len(admin.PREFIX):] or "/", body)
+                response = admin.handle(self.state, self.command, path[len(admin.PREFIX):] or "/", body, self.headers)
             else:  # live-mode rehearsal: no admin API, an unknown path like any other
                 response = Resolved(None, {}, None, [], False).error(self.command, path).response()
         else:

@@ -5,15 +5,19 @@
 #   scripts/emulator.sh stop     [--data-dir D]
 #   scripts/emulator.sh status   [--data-dir D]
 #   scripts/emulator.sh edge-url [--data-dir D]
+#   scripts/emulator.sh admin-token [--data-dir D]
 #
 # Defaults: port 8791, edge port 8792 (0 with --port 0), data dir .emulator-data/ (state.sqlite3,
-# emulator.pid, emulator.log, emulator.url, emulator.edge-url). `start` waits for the emulator's
+# emulator.pid, emulator.log, emulator.url, emulator.edge-url, admin-token). `start` waits for the emulator's
 # ready line and prints the API base URL (http://127.0.0.1:PORT/client/v4) on stdout and the edge
 # URL (deployed Workers, reached with a Host header) on stderr; it is a no-op that prints the URLs
 # when the emulator of that data dir already runs. --port 0 picks a free port. The edge needs
 # emulator/runtime/node_modules (scripts/bootstrap.sh); without it the emulator starts API-only.
 # `stop` sends SIGTERM and waits. `status` prints the URL and exits 0 when it runs, 3 when not.
 # `edge-url` prints the edge URL (exit 3 when the emulator or its edge does not run).
+# `admin-token` prints the token the admin API (/__emulator/*, all but /health) needs as
+# `Authorization: Bearer <token>`; the emulator writes it 0600 in the data dir (exit 3 when absent).
+# --host other than 127.0.0.1 exposes the emulator to the network: it prints a warning (in the log).
 set -euo pipefail
 
 CALLER_DIR="$PWD"
@@ -21,7 +25,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -118,7 +122,8 @@ start() {
                 echo "$edge_url" >"$EDGE_URL_FILE"
                 say "edge: $edge_url"
             fi
-            say "started (pid $pid, data dir $DATA_DIR, log $LOG_FILE)"
+            say "started (pid $pid, data dir $DATA_DIR, log $LOG_FILE, admin token in $DATA_DIR/admin-token)"
+            grep -q '^WARNING: the cfops emulator listens on' "$LOG_FILE" && sed -n '/^!!!!/,/^!!!!/p' "$LOG_FILE" >&2
             printf '%s\n' "$url"
             return 0
         fi
@@ -173,6 +178,15 @@ status() {
     return 3
 }
 
+admin_token() {
+    if [ -s "$DATA_DIR/admin-token" ]; then
+        cat "$DATA_DIR/admin-token"
+        return 0
+    fi
+    say "no admin token in $DATA_DIR (the emulator writes it at its first start)"
+    return 3
+}
+
 edge_url() {
     if running_pid >/dev/null && [ -s "$EDGE_URL_FILE" ]; then
         cat "$EDGE_URL_FILE"
@@ -184,6 +198,7 @@ edge_url() {
 
 case "$command" in
     edge-url) edge_url ;;
+    admin-token) admin_token ;;
     start) start ;;
     stop) stop ;;
     status) status ;;

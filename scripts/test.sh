@@ -187,6 +187,7 @@ cf_api_token: $EMULATOR_TOKEN
 cf_account_id: $EMULATOR_ACCOUNT_ID
 cf_api_base_url: $url
 cf_emulator_url: $emulator_url
+cf_emulator_admin_token: $(bash scripts/emulator.sh admin-token --data-dir "$RUN_DIR/emulator-integration")
 cf_live: false
 cf_zone: example.com
 cf_name_prefix: ""

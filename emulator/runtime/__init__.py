@@ -61,8 +61,12 @@ def node_binary():
 
 
 class EdgeRuntime:
-    def __init__(self, store, api_port, edge_port=0, data_dir=".", startup_timeout=60):
+    def __init__(self, store, api_port, edge_port=0, data_dir=".", startup_timeout=60, credential=""):
         self.store = store
+        # The emulator's per-start key to /__emulator/bindings/* (emulator/bindings.py): the sidecar gets it in
+        # its environment (not its command line, which every local user can read) and hands it to the router and
+        # the binding shims only, never to a Worker's own code.
+        self.credential = credential
         self.api_port = api_port
         self.edge_port = edge_port
         self.persist_dir = os.path.join(data_dir, "edge", "durable-objects")
@@ -97,7 +101,8 @@ class EdgeRuntime:
         os.makedirs(self.persist_dir, exist_ok=True)
         command = [node, SIDECAR, "--api-port", str(self.api_port), "--edge-port", str(self.edge_port),
                    "--persist", self.persist_dir]
-        self._process = subprocess.Popen(command, cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None)
+        self._process = subprocess.Popen(command, cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
+                                         env=dict(os.environ, CFOPS_EDGE_CREDENTIAL=self.credential or ""))
         threading.Thread(target=self._read_answers, name="edge-answers", daemon=True).start()
         self._versions_changed()  # the baseline for VERSION_POLL_SECONDS
         try:

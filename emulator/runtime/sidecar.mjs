@@ -52,6 +52,10 @@ if (!args["api-port"] || !args.persist) {
   process.exit(2);
 }
 const apiAddress = `127.0.0.1:${args["api-port"]}`;
+// The emulator's per-start key to its bindings endpoints (emulator/bindings.py), from the environment; given to
+// the router and the binding shims as a binding of their own: a Worker's code never sees it.
+const EDGE_CREDENTIAL = process.env.CFOPS_EDGE_CREDENTIAL || "";
+delete process.env.CFOPS_EDGE_CREDENTIAL;
 const edgePort = Number(args["edge-port"]);
 // Responses the front server makes itself; everything else comes from workerd.
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"]);
@@ -83,9 +87,21 @@ function isLocal(address) {
   return LOCAL_ADDRESSES.has(address) || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
+// Any path that names /__emulator once decoded ("//x/__emulator/...", "/%5F%5Femulator/..."): the Python
+// server must never be the one to decide what such a path means.
+function namesAdmin(url) {
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    return true;  // a path that does not decode is no API call either
+  }
+  return path.toLowerCase().includes(ADMIN_PREFIX);
+}
+
 async function reachesAdmin(url) {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-  if (port !== Number(args["api-port"]) || !url.pathname.startsWith(ADMIN_PREFIX)) return false;
+  if (port !== Number(args["api-port"]) || !namesAdmin(url)) return false;
   const host = url.hostname.replace(/^\[|\]$/g, "");
   try {
     const addresses = await dns.lookup(host, { all: true });
@@ -139,6 +155,7 @@ function options(config) {
         scriptPath: path.join(WORKERS, "router.js"),
         modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],  // router.js imports structured-headers.js
         compatibilityDate: "2024-09-23",
+        bindings: { EDGE_CREDENTIAL },
         serviceBindings: { ...config.router_services, API: api },
       },
       ...config.workers.map(versionWorker),
@@ -146,6 +163,7 @@ function options(config) {
         name: `cfops-shim-${shim}`,
         modules: true,
         script: shimSource(shim),  // no compatibility date: a wrapped binding runs with its caller's
+        bindings: { EDGE_CREDENTIAL },
         serviceBindings: { API: api },
       })),
     ],

@@ -39,7 +39,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._client import (
     CloudflareClient,
     parse_multipart,
 )
-from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError, clean_token
 from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import NAMESPACES_PER_PAGE, namespaces_path
 from ansible_collections.cfops.cloudflare.plugins.module_utils._probe import (
     ProbeInputError,
@@ -716,6 +716,10 @@ class ActionModule(ActionBase):
         for option in ("api_token", "account_id"):
             if not params[option]:
                 raise AnsibleActionFail("%s is required: set it (module_defaults) or CLOUDFLARE_%s" % (option, option.upper()))
+        try:  # stripped as the modules strip it, so the secret digest keyed by it (by default) is theirs too
+            params["api_token"] = clean_token(params["api_token"])
+        except InvalidInputError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         client = CloudflareClient(params["api_token"], base_url=params["api_base_url"], timeout=params["api_timeout"],
                                   max_retries=params["api_max_retries"], max_retry_time=params["api_max_retry_time"])
         client.writes_allowed = not self._task.check_mode

@@ -32,6 +32,7 @@ else:
     HTTPX_IMPORT_ERROR = None
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _budget
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import clean_token, redact
 from ansible_collections.cfops.cloudflare.plugins.module_utils._version import COLLECTION_VERSION
 
 HAS_HTTPX = httpx is not None
@@ -241,7 +242,10 @@ class CloudflareClient:
                  sleep=time.sleep, now=time.time, jitter=random.random, budget=None):
         if httpx is None:
             raise RuntimeError("the Python library httpx is required")
-        self._token = api_token or ""
+        # As given (what a message might show) and as sent: surrounding whitespace from a file or a
+        # vault string stripped, inner control characters refused (InvalidInputError, token not shown).
+        self._given_token = api_token or ""
+        self._token = clean_token(self._given_token)
         self.base_url = (base_url or DEFAULT_API_BASE_URL).rstrip("/")
         self.retry_policy = RetryPolicy(max_retries, max_retry_time, sleep=sleep, now=now, jitter=jitter)
         self._now = now
@@ -453,10 +457,8 @@ class CloudflareClient:
         return CloudflareAPIError(self._scrub(message), status=status, errors=errors, method=method, path=path)
 
     def _scrub(self, text):
-        """Remove the token from any text that may reach a user."""
-        if self._token:
-            text = text.replace(self._token, _REDACTED)
-        return text
+        """Remove the token, in every form a message can show it (raw, repr, URL-encoded), from text that may reach a user."""
+        return redact(text, [self._given_token])
 
 
 def _json_or_none(response):

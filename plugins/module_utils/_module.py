@@ -19,7 +19,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._client import (
     CloudflareAPIError,
     CloudflareClient,
 )
-from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError, clean_token, redact
 
 
 def cloudflare_argument_spec():
@@ -52,6 +52,22 @@ class CloudflareModule:
         self.client = None
         self.result = {"changed": False}
         self._diff = None
+        self._token_error = self._clean_api_token()
+
+    def _clean_api_token(self):
+        """Strip the token (a file's trailing newline) for every use, S3 key derivation included; hide both forms."""
+        given = self.params.get("api_token")
+        if not given:
+            return None
+        try:
+            cleaned = clean_token(given)
+        except InvalidInputError as exc:
+            return str(exc)
+        no_log_values = getattr(self.module, "no_log_values", None)
+        if isinstance(no_log_values, set):
+            no_log_values.add(cleaned)
+        self.params["api_token"] = cleaned
+        return None
 
     @staticmethod
     def base_module_arguments():
@@ -67,18 +83,23 @@ class CloudflareModule:
             self.fail(missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
         if not self.params["api_token"]:
             self.fail("api_token is required: set it or CLOUDFLARE_API_TOKEN")
+        if self._token_error:
+            self.fail(self._token_error)
         if self.requires_account and not self.params["account_id"]:
             self.fail("account_id is required: set it or CLOUDFLARE_ACCOUNT_ID")
         base_url = self.params["api_base_url"]
         if not base_url.startswith(("https://", "http://")):
             self.fail("api_base_url must be an http(s) URL, got %r" % base_url)
-        self.client = CloudflareClient(
-            self.params["api_token"],
-            base_url=base_url,
-            timeout=self.params["api_timeout"],
-            max_retries=self.params["api_max_retries"],
-            max_retry_time=self.params["api_max_retry_time"],
-        )
+        try:
+            self.client = CloudflareClient(
+                self.params["api_token"],
+                base_url=base_url,
+                timeout=self.params["api_timeout"],
+                max_retries=self.params["api_max_retries"],
+                max_retry_time=self.params["api_max_retry_time"],
+            )
+        except InvalidInputError as exc:  # a token with a control character inside (the message hides it)
+            self.fail(str(exc))
         self.client.writes_allowed = not self.check_mode
         try:
             self.execute()
@@ -116,6 +137,8 @@ class CloudflareModule:
         return self.result
 
     def fail(self, msg, **extra):
+        # Ansible's no_log masks the token as given, not its repr or URL-encoded forms: those go here.
+        msg = redact(msg, [self.params.get("api_token") or ""])
         result = self._finish_result()
         result.update(extra)
         self.module.fail_json(msg=msg, **result)

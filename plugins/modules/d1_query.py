@@ -44,6 +44,8 @@ options:
   params:
     description:
       - Values bound to the C(?) placeholders of O(sql), which must then be a single statement.
+      - Masked in the output (C(no_log)), as bound values are where secrets go (a password hash, an API key).
+        Keep secrets out of O(sql) itself.
     type: list
     elements: raw
   src:
@@ -243,7 +245,7 @@ def main():
             CloudflareModule.base_module_arguments(),
             database=dict(type="str", required=True),
             sql=dict(type="str"),
-            params=dict(type="list", elements="raw"),
+            params=dict(type="list", elements="raw", no_log=True),
             src=dict(type="path"),
             drop_existing=dict(type="bool", default=False),
         ),

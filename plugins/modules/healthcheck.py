@@ -61,7 +61,10 @@ options:
     type: str
     default: ""
   header:
-    description: Request headers to send, name to list of values (the User-Agent cannot be set).
+    description:
+      - Request headers to send, name to list of values (the User-Agent cannot be set).
+      - Header values often carry credentials (C(Authorization)), so they are masked (C(no_log)) and the
+        result and the diff show each value as V(<redacted>) (V(<redacted, changed>) where it changes).
     type: dict
   follow_redirects:
     description: Whether to follow 3xx responses.
@@ -137,6 +140,7 @@ healthcheck:
   description:
     - The health check; C(id) is C(null) when check mode would create it.
     - C(null) after O(state=absent) (deleted now, already gone, or to be deleted in check mode).
+    - Each value of C(http_config.header) shows as V(<redacted>).
   returned: always
   type: dict
   sample: {"id": "9a7806061c88ada191ed06f989cc3dac", "name": "books-api-health", "address": "books.example.com",
@@ -214,6 +218,30 @@ def differences(current, desired):
                   if not (value is None and key in SERVER_PICKS) and _comparable(key, current.get(key)) != _comparable(key, value))
 
 
+REDACTED = "<redacted>"
+REDACTED_CHANGED = "<redacted, changed>"
+
+
+def _header_of(document):
+    config = (document or {}).get("http_config")
+    return config.get("header") if isinstance(config, dict) and isinstance(config.get("header"), dict) else None
+
+
+def shown(document, compared_to=None):
+    """``document`` (a health check, a body) with every header value replaced by a marker: headers carry
+    credentials (Authorization, API keys), and results and diffs are printed. A value that differs from
+    ``compared_to``'s says so, so a diff still shows which header changes."""
+    header = _header_of(document)
+    if header is None:
+        return document
+    before = _header_of(compared_to) if compared_to is not None else None
+    masked = {}
+    for name, values in header.items():
+        changed = before is not None and before.get(name) != values
+        masked[name] = [REDACTED_CHANGED if changed else REDACTED for _value in (values if isinstance(values, list) else [values])]
+    return dict(document, http_config=dict(document["http_config"], header=masked))
+
+
 class HealthcheckModule(CloudflareModule):
 
     requires_account = False
@@ -238,22 +266,22 @@ class HealthcheckModule(CloudflareModule):
     def present_as(self, current, body):
         if current is None:
             self.mark_changed()
-            self.set_diff({}, body)
+            self.set_diff({}, shown(body))
             if self.check_mode:
-                self.result["healthcheck"] = dict(body, id=None)
+                self.result["healthcheck"] = shown(dict(body, id=None))
                 return
-            self.result["healthcheck"] = self.client.create(self.path, json=body, find_existing=self.find)
+            self.result["healthcheck"] = shown(self.client.create(self.path, json=body, find_existing=self.find))
             return
         before = {key: current.get(key) for key in body}
-        self.set_diff(before, body)
-        self.result["healthcheck"] = current
+        self.set_diff(shown(before), shown(body, before))
+        self.result["healthcheck"] = shown(current)
         if not differences(before, body):
             return
         self.mark_changed()
         if self.check_mode:
-            self.result["healthcheck"] = dict(current, **body)
+            self.result["healthcheck"] = shown(dict(current, **body))
             return
-        self.result["healthcheck"] = self.client.put(self.path + "/" + current["id"], json=body)
+        self.result["healthcheck"] = shown(self.client.put(self.path + "/" + current["id"], json=body))
 
     def absent_from(self, current):
         self.result["healthcheck"] = None
@@ -279,7 +307,7 @@ def main():
             port=dict(type="int"),
             expected_codes=dict(type="list", elements="str", default=["200"]),
             expected_body=dict(type="str", default=""),
-            header=dict(type="dict"),
+            header=dict(type="dict", no_log=True),
             follow_redirects=dict(type="bool", default=False),
             allow_insecure=dict(type="bool", default=False),
             interval=dict(type="int", default=60),

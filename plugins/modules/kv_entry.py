@@ -120,7 +120,9 @@ options:
   secret:
     description:
       - The values are secret, so the diff shows only their SHA-256 digests. With V(false) the diff also
-        shows text values.
+        shows text values; values given in O(value) or O(entries[].value) are masked by Ansible wherever
+        they would show (C(no_log)) whatever this option says, so V(false) shows the values read from
+        O(src) and the current values the entries replace.
     type: bool
     default: true
   digest:
@@ -146,7 +148,7 @@ notes:
   - Expiration (O(expiration_ttl), O(expiration)) is applied when an entry is written and is not
     compared; an existing key whose value and metadata match is reported unchanged.
   - With O(entries) or O(keys) the module lists the namespace's keys, one call per 1,000 keys.
-  - O(value) is not masked in the output. For secret data, set C(no_log) on the task.
+  - O(value) and O(entries[].value) are masked in the output (C(no_log)), also at C(-vvv).
 seealso:
   - module: cfops.cloudflare.kv_namespace
 """
@@ -397,7 +399,7 @@ def main():
             namespace_id=dict(type="str"),
             namespace=dict(type="str"),
             key=dict(type="str", no_log=False),
-            value=dict(type="str"),
+            value=dict(type="str", no_log=True),
             metadata=dict(type="dict"),
             expiration_ttl=dict(type="int"),
             expiration=dict(type="int"),
@@ -406,7 +408,7 @@ def main():
                 type="list", elements="dict",
                 options=dict(
                     key=dict(type="str", required=True, no_log=False),
-                    value=dict(type="str", required=True),
+                    value=dict(type="str", required=True, no_log=True),
                     metadata=dict(type="dict"),
                     expiration_ttl=dict(type="int"),
                     expiration=dict(type="int"),

@@ -60,7 +60,9 @@ options:
     description: With O(mode=put), the local file to upload. Mutually exclusive with O(content).
     type: path
   content:
-    description: With O(mode=put), the object's content as a string (UTF-8). Mutually exclusive with O(src).
+    description:
+      - With O(mode=put), the object's content as a string (UTF-8). Mutually exclusive with O(src).
+      - Masked in the output (C(no_log)), as an object's content may be a secret (a key file, a credential).
     type: str
   dest:
     description: With O(mode=get), the local file to write. Its directory must exist.
@@ -258,7 +260,7 @@ def main():
             delimiter=dict(type="str"),
             max_keys=dict(type="int", no_log=False),
             src=dict(type="path"),
-            content=dict(type="str"),
+            content=dict(type="str", no_log=True),
             dest=dict(type="path"),
             content_type=dict(type="str"),
             metadata=dict(type="dict"),

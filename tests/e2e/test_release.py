@@ -55,7 +55,7 @@ def edge_versions(emulator, requests=10):
     seen = {}
     with httpx.Client(timeout=10, trust_env=False) as client:
         # Returns once the edge serves every change made so far (the emulator's admin API).
-        client.post(emulator.root_url + "/__emulator/edge/sync", timeout=60).raise_for_status()
+        client.post(emulator.root_url + "/__emulator/edge/sync", headers=emulator.admin_headers(), timeout=60).raise_for_status()
         for _request in range(requests):
             response = client.get(emulator.edge_url + "/health", headers={"Host": HOST})
             key = (response.status_code, response.json().get("version"))
@@ -265,7 +265,7 @@ def test_a_rotated_secret_is_released_through_the_gates_and_the_next_deploy_keep
 
     def key_served():
         with httpx.Client(timeout=10, trust_env=False) as client:
-            client.post(fresh.root_url + "/__emulator/edge/sync", timeout=60).raise_for_status()
+            client.post(fresh.root_url + "/__emulator/edge/sync", headers=fresh.admin_headers(), timeout=60).raise_for_status()
             return client.get(fresh.edge_url + "/health", headers={"Host": HOST}).json()
 
     deploy(fresh, *code, env={"BOOKS_API_KEY": "first-value"})

@@ -4,7 +4,7 @@
         httpx.get(emu.base_url + "/accounts", headers={"Authorization": "Bearer " + emu.token})
         emu.inject_fault(method="GET", path="/accounts", action="status", status=503)
         emu.restart()          # same port, same data: state survives
-        emu.calls()["writes"]
+        emu.calls()["writes"]  # admin calls carry the admin token (<data-dir>/admin-token) for you
 
 Standard library only, so any script can use it.
 """
@@ -24,7 +24,10 @@ import urllib.request
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
 DEFAULT_TOKEN = "cfops-local-emulator-token"
-READY = re.compile(r"^cfops emulator ready: (http://(?P<host>[^:/]+):(?P<port>\d+))/client/v4\s*$")
+READY = re.compile(r"^cfops emulator ready: (http://(?P<host>\[[^\]]+\]|[^:/\[]+):(?P<port>\d+))/client/v4\s*$")
+ADMIN_TOKEN_FILE = "admin-token"  # written 0600 by the emulator in its data directory (emulator/admin.py)
+# The ready line shows the address bound; one that means "every interface" is reached on loopback.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
 EDGE_READY = re.compile(r"^cfops emulator edge: (?P<url>http://[^:/]+:(?P<port>\d+))\s*$")
 ADMIN_PREFIX = "/__emulator"
 # Proxies from the environment must never see calls to 127.0.0.1.
@@ -51,6 +54,7 @@ class EmulatorProcess:
         self.edge_port = edge_port  # 0: a free port, kept across restart()
         self.edge_url = None
         self.admin_enabled = admin  # False: --no-admin, /__emulator/* answers 404 (live-mode rehearsal)
+        self.admin_token = None     # read from the data directory once the emulator is ready
         self._owns_data_dir = False
         self._process = None
         self._log = None
@@ -98,7 +102,8 @@ class EmulatorProcess:
             raise EmulatorError("the emulator did not become ready within %ss (first output: %r); stderr:\n%s"
                                 % (self.startup_timeout, line, self._log_tail()))
         self.port = int(match["port"])
-        self.host = match["host"]
+        self.host = _WILDCARDS.get(match["host"], match["host"])
+        self.admin_token = read_admin_token(self.data_dir)
         if self.edge:
             try:
                 line = lines.get(timeout=self.startup_timeout)
@@ -188,13 +193,17 @@ class EmulatorProcess:
         if not path.startswith(ADMIN_PREFIX):
             path = ADMIN_PREFIX + path
         data = jsonlib.dumps(json).encode("utf-8") if json is not None else None
-        request = urllib.request.Request(self.root_url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"} if data else {})
+        headers = dict(self.admin_headers(), **({"Content-Type": "application/json"} if data else {}))
+        request = urllib.request.Request(self.root_url + path, data=data, method=method, headers=headers)
         try:
             with _OPENER.open(request, timeout=timeout) as response:
                 return jsonlib.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise EmulatorError("%s %s failed with HTTP %d: %s" % (method, path, exc.code, exc.read().decode("utf-8", "replace")))
+
+    def admin_headers(self):
+        """The header the admin API needs (``Authorization: Bearer <admin token>``), for a client of one's own."""
+        return {"Authorization": "Bearer " + self.admin_token} if self.admin_token else {}
 
     def health(self):
         return self.admin("GET", "/health")
@@ -233,6 +242,15 @@ class EmulatorProcess:
     def edge_sync(self, timeout=60):
         """Wait until the edge serves every deployment and route change made so far; True when it does."""
         return self.admin("POST", "/edge/sync", json={"timeout": timeout}, timeout=timeout + 10)["synced"]
+
+
+def read_admin_token(data_dir):
+    """The admin token of the emulator of ``data_dir`` (None when it has not written one)."""
+    try:
+        with open(os.path.join(data_dir, ADMIN_TOKEN_FILE), encoding="ascii") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
 
 
 def _pump(stream, lines):

@@ -1,9 +1,12 @@
 // Calls from the binding shims to the Python emulator (env.API: a service binding to its HTTP port).
-// /__emulator/bindings/api/<Cloudflare API path> runs the API's own handler without auth, call
+// /__emulator/bindings/api/<Cloudflare API path> runs the API's own handler without an API token, call
 // counting or fault injection (emulator/bindings.py), so a binding sees exactly the API's data.
 
+// Every call carries the edge's per-start credential (env.EDGE_CREDENTIAL, a binding of the shim, not of the
+// Worker): the bindings endpoints answer nothing without it.
 export async function apiFetch(env, method, path, init = {}) {
-  return env.API.fetch("http://emulator/__emulator/bindings" + path, { method, ...init });
+  const headers = { ...(init.headers || {}), "x-cfops-edge-credential": env.EDGE_CREDENTIAL };
+  return env.API.fetch("http://emulator/__emulator/bindings" + path, { method, ...init, headers });
 }
 
 export async function apiError(response, what) {

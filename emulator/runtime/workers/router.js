@@ -23,7 +23,8 @@ let cachedAt = 0;
 
 async function table(env) {
   if (cached !== null && Date.now() - cachedAt < TABLE_TTL_MS) return cached;
-  const response = await env.API.fetch("http://emulator/__emulator/edge/table");
+  const response = await env.API.fetch("http://emulator/__emulator/edge/table",
+                                       { headers: { "x-cfops-edge-credential": env.EDGE_CREDENTIAL } });
   if (!response.ok) throw new Error(`the emulator's routing table: HTTP ${response.status}`);
   cached = await response.json();
   cachedAt = Date.now();
