@@ -23,6 +23,7 @@ NOT_SECRET = {
     ("kv_entry", "entries.key"): "a KV key is the name of an entry",
     ("kv_entry", "keys"): "the names of the entries to delete",
     ("kv_entry", "secret"): "a switch (whether the diff shows values), not a value",
+    ("kv_entry", "digest"): "a switch (keep a content digest in each key's metadata), not a value",
     ("r2_object", "key"): "an object key is the object's name",
     ("r2_object", "max_keys"): "a count",
     ("r2_object", "content_type"): "a media type",
