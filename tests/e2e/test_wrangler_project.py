@@ -146,6 +146,16 @@ def test_a_wrangler_project_goes_through_the_gated_release(fresh, tmp_path):
     answer = httpx.get(fresh.edge_url + "/", headers={"Host": name + ".cfops-local.workers.dev"}, timeout=10).json()
     assert answer["release"] == "r2" and answer["version"] == version
 
+    # releases.yml and rollback.yml find the Worker by the same config.
+    releases = run_playbook(fresh, playbook="playbooks/releases.yml", inventory=inventory)
+    assert releases.rc == 0 and "Worker shelf-local" in releases.stdout and version in releases.stdout, releases.output
+    rollback = run_playbook(fresh, playbook="playbooks/rollback.yml", inventory=inventory)
+    assert rollback.rc == 0, rollback.output
+    [(previous, _)] = serving(fresh, name)
+    assert previous != version
+    answer = httpx.get(fresh.edge_url + "/", headers={"Host": name + ".cfops-local.workers.dev"}, timeout=10).json()
+    assert answer["release"] == "r1"
+
 
 def zone_id(emulator):
     return api(emulator, "GET", "/zones", params={"name": "example.com"})[0]["id"]
