@@ -151,7 +151,7 @@ def test_a_wrangler_project_goes_through_the_gated_release(fresh, tmp_path):
     assert releases.rc == 0 and "Worker shelf-local" in releases.stdout and version in releases.stdout, releases.output
     rollback = run_playbook(fresh, playbook="playbooks/rollback.yml", inventory=inventory)
     assert rollback.rc == 0, rollback.output
-    [(previous, _)] = serving(fresh, name)
+    previous = serving(fresh, name)[0][0]
     assert previous != version
     answer = httpx.get(fresh.edge_url + "/", headers={"Host": name + ".cfops-local.workers.dev"}, timeout=10).json()
     assert answer["release"] == "r1"
