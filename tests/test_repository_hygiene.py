@@ -17,10 +17,14 @@ def test_every_vault_file_in_the_inventories_is_encrypted():
 
 
 def test_real_environments_take_credentials_from_vault_or_environment():
+    # An environment states what differs from inventories/base (linked as group_vars/all/00-base-main.yml).
+    base = (INVENTORIES / "base" / "group_vars" / "all" / "main.yml").read_text()
     for env in ("dev", "staging", "prod"):
+        assert (INVENTORIES / env / "group_vars" / "all" / "00-base-main.yml").read_text() == base
         text = (INVENTORIES / env / "group_vars" / "all" / "main.yml").read_text()
         for var in ("cloudflare_api_token", "books_api_key"):
-            line = next(line for line in text.splitlines() if line.startswith(var + ":"))
+            lines = [line for line in text.splitlines() if line.startswith(var + ":")]
+            line = (lines or [line for line in base.splitlines() if line.startswith(var + ":")])[0]
             assert "vault_" in line and "lookup('ansible.builtin.env'" in line, (env, line)
 
 
@@ -33,3 +37,13 @@ def test_no_cloudflare_token_shaped_literal_in_inventories():
         if token_shape.search(path.read_text())
     ]
     assert hits == []
+
+
+def test_every_environment_links_every_file_of_the_base():
+    base = INVENTORIES / "base"
+    for env in ("local", "dev", "staging", "prod"):
+        for path in sorted(base.rglob("*.yml")):
+            relative = path.relative_to(base)
+            link = INVENTORIES / env / relative.parent / (
+                "00-base-" + relative.name if relative.parts[0] == "group_vars" else relative.name)
+            assert link.is_symlink() and link.resolve() == path.resolve(), "%s does not link %s" % (link, path)

@@ -48,8 +48,9 @@ def test_role_applies_the_inventory_records_then_changes_and_writes_nothing(fres
 
 
 def test_staging_inventory_uses_its_own_hostname(fresh):
-    run = run_playbook(fresh, "--check", playbook=ROLE_PLAYBOOK, inventory="inventories/staging",
-                       env={"CLOUDFLARE_API_BASE_URL": fresh.base_url})
+    # staging is protected: its account and API are the inventory's, pointed here on the command line.
+    run = run_playbook(fresh, "--check", "-e", "cfops_api_base_url=%s" % fresh.base_url,
+                       "-e", "cfops_account_id=%s" % fresh.account_id, playbook=ROLE_PLAYBOOK, inventory="inventories/staging")
     assert run.rc == 0, run.output
     assert "4 added" in run.output
     assert fresh.calls()["writes"] == 0 and live(fresh) == []
