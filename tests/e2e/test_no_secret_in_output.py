@@ -111,12 +111,12 @@ MODULES_PLAYBOOK = """
           API_KEY: "{{ marks.worker }}"
     - name: Its secret set on its own
       cfops.cloudflare.worker_secret:
-        script_name: secrets-e2e
+        script: secrets-e2e
         name: OTHER_KEY
         value: "{{ marks.worker_secret }}"
     - name: Rotated
       cfops.cloudflare.worker_secret:
-        script_name: secrets-e2e
+        script: secrets-e2e
         name: OTHER_KEY
         value: "{{ marks.worker_secret_rotated }}"
         update_secret: always
