@@ -385,6 +385,7 @@ class CloudflareClient:
                                      % (method, path), method=method, path=path)
         attempts = self.retry_policy.attempts()
         refused = 0
+        resent_after_ambiguity = False
         while True:
             try:
                 response = self._send(method, path, params, json, files, content, headers, is_write)
@@ -404,6 +405,14 @@ class CloudflareClient:
             else:
                 status = response.status_code
                 if status != 429 and status < 500:
+                    if resent_after_ambiguity and 400 <= status < 500:
+                        # The first attempt may have been applied after all (slow, then applied): its
+                        # resend then answers "already exists" (D1 7502, KV 10014, queues 11009, R2 10004,
+                        # health checks 1005; the codes differ and some are not documented, so any 4xx
+                        # is checked). What the lookup finds now is the object: found, not a failure.
+                        found = find_existing()
+                        if found is not None:
+                            return {"success": True, "errors": [], "messages": [], "result": found}
                     return self._handle(method, path, response, raw)
                 cause = self._api_error(method, path, response)
                 # A 429 was not processed; a 5xx may have been.
@@ -421,6 +430,7 @@ class CloudflareClient:
                 found = find_existing()
                 if found is not None:
                     return {"success": True, "errors": [], "messages": [], "result": found}
+                resent_after_ambiguity = True
 
     def _unreachable(self, method, path, exc):
         """The message for a server that refuses connections: the URL tried and, locally, how to start it."""
