@@ -31,34 +31,42 @@ def inject(emulator, seed):
             emulator.inject_fault(method="*", path=path, seed=seed + index, **fault)
 
 
-def converges_in_one_run_then_changes_nothing(emulator, *args, again=True, **kwargs):
+def converges_in_one_run_then_changes_nothing(emulator, *args, again=True, env=None, **kwargs):
     """The run under faults succeeds; then (``again``) a run without faults changes nothing and writes nothing."""
+    env = dict(ENV, **(env or {}))
     emulator.reset_calls()
     inject(emulator, SEED)
-    first = run_playbook(emulator, *args, env=ENV, timeout=RUN_TIMEOUT, **kwargs)
+    first = run_playbook(emulator, *args, env=env, timeout=RUN_TIMEOUT, **kwargs)
     calls = emulator.calls()
     emulator.clear_faults()
     assert first.rc == 0, first.output[-6000:]
-    # The faults really hit (about 30%: at least an eighth even on a short run's few dozen calls).
-    assert calls["faulted"] >= max(3, calls["total"] // 8), calls
     if not again:
-        return first
+        return calls
     emulator.reset_calls()
-    second = run_playbook(emulator, *args, env=ENV, timeout=RUN_TIMEOUT, **kwargs)
+    second = run_playbook(emulator, *args, env=env, timeout=RUN_TIMEOUT, **kwargs)
     assert second.rc == 0, second.output[-6000:]
     assert second.changed == 0, second.stdout[-6000:]
     assert emulator.calls()["writes"] == 0, emulator.calls()
-    return first
+    return calls
+
+
+def assert_the_faults_hit(*runs):
+    """About 30% of the calls failed: at least an eighth, even over a few dozen calls."""
+    total, faulted = sum(calls["total"] for calls in runs), sum(calls["faulted"] for calls in runs)
+    assert faulted >= max(3, total // 8), (faulted, total)
 
 
 @pytest.mark.timeout(300)
 def test_deploy_converges_under_faults(fresh):
-    converges_in_one_run_then_changes_nothing(fresh)
+    # A first deploy, then a release of a new version (a rotated secret) through the gated rollout.
+    first = converges_in_one_run_then_changes_nothing(fresh, again=False)
+    second = converges_in_one_run_then_changes_nothing(fresh, env={"BOOKS_API_KEY": "rotated-under-faults"})
+    assert_the_faults_hit(first, second)
 
 
 @pytest.mark.timeout(300)
 def test_security_converges_under_faults(fresh):
-    converges_in_one_run_then_changes_nothing(fresh, playbook="playbooks/security.yml")
+    assert_the_faults_hit(converges_in_one_run_then_changes_nothing(fresh, playbook="playbooks/security.yml"))
 
 
 @pytest.mark.timeout(400)
@@ -68,8 +76,9 @@ def test_backup_then_restore_converge_under_faults(fresh, tmp_path):
     before = snapshot(api)
     # Every backup run makes a new set (changed by design): what converged is shown by the restore of the
     # set made under faults giving back every key, row and object.
-    converges_in_one_run_then_changes_nothing(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/backup.yml",
-                                              again=False)
+    backup = converges_in_one_run_then_changes_nothing(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/backup.yml",
+                                                       again=False)
     wipe(api)
-    converges_in_one_run_then_changes_nothing(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    restore = converges_in_one_run_then_changes_nothing(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    assert_the_faults_hit(backup, restore)
     assert snapshot(api) == before
