@@ -74,6 +74,8 @@ class CloudflareAPIError(Exception):
         self.errors = errors or []
         self.method = method
         self.path = path
+        # True when the failed request may have been applied (a write not resent after a 5xx or a timeout).
+        self.ambiguous = False
 
     def __str__(self):
         return self.message
@@ -422,7 +424,9 @@ class CloudflareClient:
 
             guarded = ambiguous and not idempotent
             if guarded and find_existing is None:
-                raise cause.with_message(cause.message + "; not retried because the request may have been applied")
+                error = cause.with_message(cause.message + "; not retried because the request may have been applied")
+                error.ambiguous = True
+                raise error
             if not attempts.next_wait(retry_after, rate_limited):
                 raise cause.with_message("stopping after %d retries: %s%s"
                                          % (attempts.retries, cause.message, _retry_after_note(retry_after, attempts)))
