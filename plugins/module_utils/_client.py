@@ -396,7 +396,8 @@ class CloudflareClient:
                                            method=method, path=path)
                 if not isinstance(exc, retryable_transport_errors()):
                     raise cause from None
-                if type(exc) is httpx.ConnectError:
+                # A refusal (or a name that does not resolve); a ConnectTimeout is a TimeoutException, not this.
+                if isinstance(exc, httpx.ConnectError):
                     refused += 1
                     if refused > CONNECT_REFUSED_RETRIES or not attempts.next_wait(fixed=CONNECT_REFUSED_DELAY):
                         raise self._unreachable(method, path, exc) from None

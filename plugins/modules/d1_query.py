@@ -54,8 +54,8 @@ options:
         data or the new, never an empty database, and a failed import leaves the old data in place.
       - Costs one read to list the tables.
       - When the start of the import fails in a way that may have applied it (a timeout, a dropped connection,
-        a server error), the tables are read again and the load runs again (up to 3 times): the drops then the
-        dump give the same database either way. Without O(drop_existing) a file is never run twice.
+        a server error), the tables are read again and the load runs again, up to 3 times, since the drops then
+        the dump give the same database either way. Without O(drop_existing) a file is never run twice.
     type: bool
     default: false
     version_added: 1.2.0
@@ -238,7 +238,6 @@ class D1QueryModule(CloudflareModule):
         self.result["import_result"] = {name: outcome[name] for name in ("num_queries", "final_bookmark", "meta")}
         if outcome["changed"]:
             self.mark_changed()
-
 
     def load_file(self):
         """One import of src (after the drops of the tables there are now, with drop_existing)."""

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.e2e.conftest import run_playbook
-from tests.e2e.test_backup_restore import D1_NAME, KV_TITLE, R2_BUCKET, Api, backup_vars, fill, snapshot, wipe
+from tests.e2e.test_backup_restore import Api, backup_vars, fill, snapshot, wipe
 
 # CFOPS_FAULT_SEED explores other fault sequences; the default is the one the suite runs.
 SEED = int(os.environ.get("CFOPS_FAULT_SEED", "2026"))

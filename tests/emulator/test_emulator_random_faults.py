@@ -31,7 +31,7 @@ def test_kinds_mix_each_with_its_own_rate_and_seed():
     registry.add({"rate": 0.1, "seed": 1, "status": 502})
     registry.add({"rate": 0.1, "seed": 2, "action": "hang", "seconds": 0.1})
     registry.add({"rate": 0.1, "seed": 3, "action": "drop", "apply": True})
-    chosen = [registry.decide("POST", TEMPLATE, API_PATH) for _ in range(600)]
+    chosen = [registry.decide("POST", TEMPLATE, API_PATH) for _call in range(600)]
     kinds = [fault.action for fault in chosen if fault is not None]
     assert {"status", "hang", "drop"} == set(kinds)
     assert 100 <= len(kinds) <= 220  # about 1 - 0.9^3 = 27%
@@ -64,11 +64,11 @@ def test_random_faults_reach_the_api_and_the_s3_endpoint_through_the_admin_api()
         headers = {"Authorization": "Bearer " + emu.token}
         emu.inject_fault(method="GET", path="/accounts/*/storage/kv/namespaces", status=503, rate=0.5, seed=11)
         api = [httpx.get(emu.base_url + "/accounts/%s/storage/kv/namespaces" % emu.account_id, headers=headers).status_code
-               for _ in range(40)]
+               for _call in range(40)]
         emu.clear_faults()
         emu.inject_fault(method="GET", path="/accounts/*/storage/kv/namespaces", status=503, rate=0.5, seed=11)
         again = [httpx.get(emu.base_url + "/accounts/%s/storage/kv/namespaces" % emu.account_id, headers=headers).status_code
-                 for _ in range(40)]
+                 for _call in range(40)]
         assert api == again and 503 in api and 200 in api
         [listed] = emu.faults()
         assert listed["rate"] == 0.5 and listed["seed"] == 11 and listed["seen"] == 40
