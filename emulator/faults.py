@@ -2,7 +2,11 @@
 
 A fault matches a method ("*" for any) and either a route template (the pattern contains "{") or
 an fnmatch glob on the concrete path after /client/v4.  Of the matching calls every ``every``-th
-one is faulted until ``count`` calls were.
+one is faulted until ``count`` calls were (the fixed-period mode), or, with ``rate`` (0 < rate <= 1),
+each matching call is faulted with that probability, drawn from a generator seeded with ``seed``
+(the random mode: no count limit unless ``count`` is given).  The same seed over the same sequence of
+calls faults the same calls; another seed faults others.  Register one fault per kind (a 5xx, a hang,
+a drop, each with its rate and seed) to mix kinds.
 
 Calls to R2's S3 endpoint (template ``s3:<Operation>``, path ``/r2-s3/<account>/...``) match only the
 patterns that name S3: ``s3:<Operation glob>`` or a glob starting with ``/r2-s3/``.  So ``*`` or an API
@@ -11,9 +15,11 @@ glob never faults an S3 transfer by surprise.
 import dataclasses
 import fnmatch
 import itertools
+import random
 import threading
 
 ACTIONS = ("status", "hang", "drop")
+UNLIMITED = 10 ** 12            # a random fault's default count: it lasts until cleared
 S3_TEMPLATE_PREFIX = "s3:"       # the "route" of an S3 call in /__emulator/calls (emulator/s3.py)
 S3_PATH_PREFIX = "/r2-s3/"
 
@@ -34,8 +40,21 @@ class Fault:
     count: int
     every: int
     apply: bool
+    rate: float = None
+    seed: int = 0
     seen: int = 0
     faulted: int = 0
+    rng: random.Random = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.rate is not None and self.rng is None:
+            self.rng = random.Random(self.seed)
+
+    def fires(self):
+        """Whether the matching call just counted is faulted (called once per matching call)."""
+        if self.rate is not None:
+            return self.rng.random() < self.rate
+        return self.seen % self.every == 0
 
     def matches(self, method, template, path):
         if self.method != "*" and self.method != method:
@@ -56,7 +75,7 @@ class Fault:
         return {
             "id": self.id, "method": self.method, "path": self.path, "action": self.action,
             "status": self.status, "retry_after": self.retry_after, "seconds": self.seconds,
-            "count": self.count, "every": self.every, "apply": self.apply,
+            "count": self.count, "every": self.every, "apply": self.apply, "rate": self.rate, "seed": self.seed,
             "seen": self.seen, "faulted": self.faulted, "remaining": self.remaining,
         }
 
@@ -74,7 +93,8 @@ def _number(spec, name, default, kind, minimum):
 def parse_spec(spec, fault_id):
     if not isinstance(spec, dict):
         raise FaultSpecError("the fault must be a JSON object")
-    unknown = set(spec) - {"method", "path", "action", "status", "retry_after", "seconds", "count", "every", "apply"}
+    unknown = set(spec) - {"method", "path", "action", "status", "retry_after", "seconds", "count", "every", "apply",
+                           "rate", "seed"}
     if unknown:
         raise FaultSpecError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
     action = spec.get("action", "status")
@@ -87,13 +107,24 @@ def parse_spec(spec, fault_id):
     status = _number(spec, "status", 429 if action == "status" else 500, int, 400)
     if status > 599:
         raise FaultSpecError("status must be an HTTP error status (400-599)")
+    rate = None
+    if "rate" in spec:
+        rate = _number(spec, "rate", None, float, 0)
+        if not 0 < rate <= 1:
+            raise FaultSpecError("rate must be a probability above 0 and at most 1")
+        if "every" in spec:
+            raise FaultSpecError("give rate (random faults) or every (one call in every N), not both")
+    seed = spec.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise FaultSpecError("seed must be an integer")
     return Fault(
         id=fault_id, method=method, path=path, action=action, status=status,
         retry_after=_number(spec, "retry_after", 1, int, 0),
         seconds=_number(spec, "seconds", 5, float, 0),
-        count=_number(spec, "count", 1, int, 1),
+        count=_number(spec, "count", 1 if rate is None else UNLIMITED, int, 1),
         every=_number(spec, "every", 1, int, 1),
         apply=bool(spec.get("apply", False)),
+        rate=rate, seed=seed,
     )
 
 
@@ -125,7 +156,8 @@ class FaultRegistry:
                 if not fault.matches(method, template, path):
                     continue
                 fault.seen += 1
-                if chosen is None and fault.seen % fault.every == 0:
+                # Every matching fault draws (or counts), so one fault's sequence does not depend on another's.
+                if fault.fires() and chosen is None:
                     fault.faulted += 1
                     chosen = dataclasses.replace(fault)
             self._faults = [fault for fault in self._faults if fault.remaining > 0]

@@ -4,6 +4,8 @@ import datetime
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 
 from emulator.api.kv import namespace_exists
 from emulator.envelope import ApiError
@@ -201,6 +203,37 @@ def check_modules(modules):
     size = sum(len(module.content) for module in modules)
     if size > MAX_SCRIPT_BYTES:
         raise ApiError(400, SCRIPT_TOO_LARGE, "Script body was too large: %d bytes (limit %d)" % (size, MAX_SCRIPT_BYTES))
+    for module in modules:
+        if module.content_type in ES_MODULE_TYPES:
+            error = _syntax_error(module.content)
+            if error:
+                # Cloudflare validates the script at upload: a script that does not parse is 10021 with the
+                # V8 error (wrangler's deploy tests answer startup errors so: __tests__/deploy/entry-points.test.ts).
+                raise invalid("Uncaught %s\n  at %s" % (error[1], "%s:%s" % (module.name, error[0])))
+
+
+ES_MODULE_TYPES = ("application/javascript+module", "text/javascript+module")
+
+
+def _syntax_error(content):
+    """``(line, "SyntaxError: ...")`` when node says the ES module does not parse; None when it parses or
+    node is not there (the emulator's edge runs on node, so it normally is)."""
+    node = shutil.which("node")
+    if not node:
+        return None
+    try:
+        proc = subprocess.run([node, "--input-type=module", "--check"], input=content, capture_output=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode == 0:
+        return None
+    lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    error = next((line for line in lines if line.startswith("SyntaxError")), None)
+    if error is None:
+        return None
+    line = lines[0].split(":", 1)[1] if lines[0].startswith("[stdin]:") else "1"
+    return line, error
 
 
 def entry_point(metadata, modules):

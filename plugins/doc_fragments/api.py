@@ -41,7 +41,10 @@ options:
       - How many times a call is retried after a rate limit (HTTP 429), a server error (HTTP 5xx),
         a timeout or a connection error.
       - Retries wait with exponential backoff and jitter, or as long as the API's C(Retry-After)
-        header asks (clamped to 1..60 seconds).
+        header asks (at least 1 second); when it asks for longer than is left of O(api_max_retry_time),
+        the call fails at once saying how long the API asked to wait.
+      - A refused connection (nothing listens at O(api_base_url)) is retried twice after half a second,
+        then fails naming the URL tried.
       - A create (POST) that failed in a way that may have applied it is not sent again blindly;
         the module looks the object up first.
     type: int

@@ -41,9 +41,16 @@ DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 USER_AGENT = "cfops.cloudflare/%s" % COLLECTION_VERSION
 
 RETRY_AFTER_MIN = 1.0
-RETRY_AFTER_MAX = 60.0
+# Kept for callers of the 1.1 name; Retry-After is no longer capped (retrying earlier only earns another
+# 429), the retry time budget (api_max_retry_time) bounds the wait instead.
+RETRY_AFTER_MAX = float("inf")
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+# A refused connection means nothing listens there: a server restarting gets two short retries,
+# a server that is down fails in about a second instead of the whole retry budget.
+CONNECT_REFUSED_RETRIES = 2
+CONNECT_REFUSED_DELAY = 0.5
+LOOPBACK_HOSTS = ("localhost", "::1")
 
 WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
@@ -69,6 +76,8 @@ class CloudflareAPIError(Exception):
         self.errors = errors or []
         self.method = method
         self.path = path
+        # True when the failed request may have been applied (a write not resent after a 5xx or a timeout).
+        self.ambiguous = False
 
     def __str__(self):
         return self.message
@@ -93,7 +102,7 @@ def build_path(*segments):
 
 
 def parse_retry_after(value, now):
-    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP date), clamped to [1, 60]; None if unusable."""
+    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP date), at least 1; None if unusable."""
     if not value:
         return None
     value = value.strip()
@@ -111,7 +120,7 @@ def parse_retry_after(value, now):
         seconds = when.timestamp() - now()
     if not math.isfinite(seconds):
         return None
-    return min(RETRY_AFTER_MAX, max(RETRY_AFTER_MIN, seconds))
+    return max(RETRY_AFTER_MIN, seconds)
 
 
 def _header_params(header_value, header_name):
@@ -219,9 +228,20 @@ class RetryAttempts:
         self.retries = 0
         self.slept = 0.0
 
-    def next_wait(self, retry_after=None, rate_limited=False):
-        """Sleep before the next attempt and return True, or return False when the retries or the time are used up."""
-        delay = self.policy.delay(self.retries, retry_after, rate_limited, self.policy.max_retry_time - self.slept)
+    @property
+    def remaining(self):
+        """Seconds left of the retry time budget."""
+        return self.policy.max_retry_time - self.slept
+
+    def next_wait(self, retry_after=None, rate_limited=False, fixed=None):
+        """Sleep before the next attempt and return True, or return False when the retries or the time are used up.
+
+        ``fixed`` waits that many seconds (cut to the budget) instead of the backoff.
+        """
+        if fixed is not None:
+            delay = min(fixed, self.remaining) if self.remaining > 0 else None
+        else:
+            delay = self.policy.delay(self.retries, retry_after, rate_limited, self.remaining)
         if self.retries >= self.policy.max_retries or delay is None:
             return False
         self.policy.sleep(delay)
@@ -373,6 +393,8 @@ class CloudflareClient:
             raise CloudflareAPIError("internal error: %s %s is a write and writes are disabled (check mode)"
                                      % (method, path), method=method, path=path)
         attempts = self.retry_policy.attempts()
+        refused = 0
+        resent_after_ambiguity = False
         while True:
             try:
                 response = self._send(method, path, params, json, files, content, headers, is_write)
@@ -381,12 +403,26 @@ class CloudflareClient:
                                            method=method, path=path)
                 if not isinstance(exc, retryable_transport_errors()):
                     raise cause from None
+                # A refusal (or a name that does not resolve); a ConnectTimeout is a TimeoutException, not this.
+                if isinstance(exc, httpx.ConnectError):
+                    refused += 1
+                    if refused > CONNECT_REFUSED_RETRIES or not attempts.next_wait(fixed=CONNECT_REFUSED_DELAY):
+                        raise self._unreachable(method, path, exc) from None
+                    continue
                 ambiguous = not isinstance(exc, unsent_transport_errors())
                 retry_after = None
                 rate_limited = False
             else:
                 status = response.status_code
                 if status != 429 and status < 500:
+                    if resent_after_ambiguity and 400 <= status < 500:
+                        # The first attempt may have been applied after all (slow, then applied): its
+                        # resend then answers "already exists" (D1 7502, KV 10014, queues 11009, R2 10004,
+                        # health checks 1005; the codes differ and some are not documented, so any 4xx
+                        # is checked). What the lookup finds now is the object: found, not a failure.
+                        found = find_existing()
+                        if found is not None:
+                            return {"success": True, "errors": [], "messages": [], "result": found}
                     return self._handle(method, path, response, raw)
                 cause = self._api_error(method, path, response)
                 # A 429 was not processed; a 5xx may have been.
@@ -396,13 +432,28 @@ class CloudflareClient:
 
             guarded = ambiguous and not idempotent
             if guarded and find_existing is None:
-                raise cause.with_message(cause.message + "; not retried because the request may have been applied")
+                error = cause.with_message(cause.message + "; not retried because the request may have been applied")
+                error.ambiguous = True
+                raise error
             if not attempts.next_wait(retry_after, rate_limited):
-                raise cause.with_message("stopping after %d retries: %s" % (attempts.retries, cause.message))
+                raise cause.with_message("stopping after %d retries: %s%s"
+                                         % (attempts.retries, cause.message, _retry_after_note(retry_after, attempts)))
             if guarded:
                 found = find_existing()
                 if found is not None:
                     return {"success": True, "errors": [], "messages": [], "result": found}
+                resent_after_ambiguity = True
+
+    def _unreachable(self, method, path, exc):
+        """The message for a server that refuses connections: the URL tried and, locally, how to start it."""
+        message = "%s %s failed: could not connect to %s (%s: %s)" % (method, path, self.base_url, type(exc).__name__, exc)
+        host = httpx.URL(self.base_url).host
+        if host in LOOPBACK_HOSTS or host.startswith("127."):
+            message += ("; nothing listens there: if it is the local Cloudflare emulator, start it with"
+                        " ./scripts/emulator.sh start (from the collection's repository) and use the URL it prints")
+        else:
+            message += "; check api_base_url and the network"
+        return CloudflareAPIError(self._scrub(message), method=method, path=path)
 
     def _send(self, method, path, params, json, files, content, headers, is_write):
         self.calls["writes" if is_write else "reads"] += 1
@@ -459,6 +510,15 @@ class CloudflareClient:
     def _scrub(self, text):
         """Remove the token, in every form a message can show it (raw, repr, URL-encoded), from text that may reach a user."""
         return redact(text, [self._given_token])
+
+
+def _retry_after_note(retry_after, attempts):
+    """Why the retries stopped when the server asked for a longer wait than the budget has left."""
+    if retry_after is None or retry_after <= attempts.remaining:
+        return ""
+    return ("; Cloudflare asked to wait %g s before the next attempt (Retry-After), more than the %g s left of the"
+            " retry time budget (api_max_retry_time): try again later or raise api_max_retry_time"
+            % (retry_after, max(0.0, attempts.remaining)))
 
 
 def _json_or_none(response):

@@ -29,6 +29,7 @@ import re
 
 from ansible.module_utils.common.yaml import yaml_load
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
@@ -57,18 +58,15 @@ def records_path(zone_id, *rest):
 
 
 def fqdn(name, zone_name):
-    """The record name as Cloudflare stores it: lower case, no trailing dot, ``@`` the apex, relative names under the zone."""
-    name = (name or "").strip().lower()
-    if name in ("", "@"):
-        return zone_name
-    if name.endswith("."):
-        name = name[:-1]
-        if name != zone_name and not name.endswith("." + zone_name):
-            raise ValueError("the name %s. is not in the zone %s" % (name, zone_name))
-        return name
-    if name == zone_name or name.endswith("." + zone_name):
-        return name
-    return "%s.%s" % (name, zone_name)
+    """The record name as Cloudflare stores it: lower case punycode, no trailing dot, ``@`` the apex, relative names under the zone.
+
+    The checks (label length, characters, a name of another zone) are ``_validate.dns_name``'s; a
+    problem is a ValueError here, so the caller names the record.
+    """
+    try:
+        return _validate.dns_name(name, zone_name, option="name")
+    except InvalidInputError as exc:
+        raise ValueError(str(exc))
 
 
 def relative(name, zone_name):
@@ -123,7 +121,11 @@ def _content_and_data(rtype, record):
             raise ValueError("CAA data.value must be a string")
         data = {"flags": _int(data.get("flags", 0), "data.flags", 0, 255), "tag": data["tag"], "value": data["value"]}
         return '%d %s "%s"' % (data["flags"], data["tag"], data["value"]), data, None
+    # YAML reads an unquoted TXT value such as 12345 as a number: its text is the content.
     content = record.get("content")
+    if isinstance(content, bool) or not isinstance(content, (str, int, float, type(None))):
+        raise ValueError("content must be a string, got %r: quote it" % (content,))
+    content = _validate.text_value(content, "content")
     if not isinstance(content, str) or not content.strip():
         raise ValueError("content is required for %s records" % rtype)
     content = content.strip()

@@ -22,6 +22,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._client import (
     CloudflareAPIError,
     CloudflareClient,
 )
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._r2 import key_pair_for_token, s3_endpoint, validate_bucket_name
@@ -129,6 +130,8 @@ class R2ObjectRunner(S3Module):
         params = self.params
         if not MIN_PART_MB <= params["part_size_mb"] <= MAX_PART_MB:
             raise InvalidInputError("part_size_mb must be from %d to %d, got %d" % (MIN_PART_MB, MAX_PART_MB, params["part_size_mb"]))
+        if params.get("key") is not None:
+            _validate.r2_key(params["key"])
         if params["mode"] == "put":
             if params["src"] is None and params["content"] is None:
                 raise InvalidInputError("mode=put needs src or content")
@@ -169,6 +172,10 @@ class R2ObjectRunner(S3Module):
         metadata = self.desired_metadata(sha256_hex)
         content_type = self.params["content_type"]
         remote = self.head()
+        if remote is None and not self.s3.head_bucket(bucket):
+            # A new object's PUT would be the first call to learn the bucket is missing: ask before writing.
+            raise InvalidInputError("bucket %s does not exist in account %s: create it with cfops.cloudflare.r2_bucket"
+                                    % (bucket, self.params["account_id"]))
         wanted = {"bucket": bucket, "key": key, "size": size, "sha256": sha256_hex, "metadata": metadata,
                   "content_type": content_type or (remote or {}).get("content_type") or "application/octet-stream"}
         identical = (remote is not None and not self.params["force"] and same_content(remote, md5_hex, sha256_hex, size)

@@ -12,6 +12,7 @@ wrangler_config: API paths, cron syntax, route patterns and the zone a hostname 
 from __future__ import annotations
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import build_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone
 
@@ -149,6 +150,7 @@ def check_pattern_syntax(pattern):
     if not pattern or not pattern.strip() or " " in pattern.strip() or not pattern_host(pattern).strip("*."):
         raise InvalidInputError("pattern %r is not a route pattern such as example.com/* or *.example.com/api/*"
                                 % (pattern,))
+    _validate.route_pattern(pattern)
 
 
 def validate_pattern(pattern, zone_name):

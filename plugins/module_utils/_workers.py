@@ -18,6 +18,8 @@ import os
 import re
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import build_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
+from ansible_collections.cfops.cloudflare.plugins.module_utils._binding_targets import check_targets
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import NAMESPACES_PER_PAGE, namespaces_path
 
@@ -91,6 +93,7 @@ def load_modules(main_module, additional_modules):
         raise InvalidInputError("main_module %s must be an ES module (.js or .mjs)" % main_module)
     base_dir = os.path.dirname(main_path)
     modules = [_read_module(main_path, os.path.basename(main_path), "main_module")]
+    _check_syntax(modules[0], main_module)
     names = {modules[0]["name"]}
     for path in additional_modules or []:
         full_path = os.path.abspath(path)
@@ -102,7 +105,17 @@ def load_modules(main_module, additional_modules):
             raise InvalidInputError("additional_modules: %s is listed twice (module name %s)" % (path, name))
         names.add(name)
         modules.append(_read_module(full_path, name, "additional_modules"))
+        _check_syntax(modules[-1], path)
     return modules
+
+
+def _check_syntax(module, path):
+    """Refuse an ES module that does not parse, before the upload Cloudflare would refuse (code 10021)."""
+    if module["content_type"] != "application/javascript+module":
+        return
+    error = _validate.js_syntax_error(module["content"], module["name"])
+    if error:
+        raise InvalidInputError("%s does not parse as JavaScript (%s): fix the code before deploying" % (path, error))
 
 
 def _read_module(path, name, option):
@@ -157,6 +170,8 @@ def check_bindings(kv_specs, text_vars, json_vars, secrets, other=()):
     for option, values in (("text_vars", text_vars), ("secrets", secrets)):
         for name, value in (values or {}).items():
             _text_value(option, name, value)
+    for name in sorted(secrets or {}):
+        _validate.secret_name(name, option="secrets: the name")
     seen = {}
     named = [("kv_namespaces", spec["binding"]) for spec in kv_specs or []]
     for option, values in (("text_vars", text_vars), ("json_vars", json_vars), ("secrets", secrets)):
@@ -466,6 +481,8 @@ def version_metadata_bindings(params):
 def desired_code(client, account_id, params, modules):
     """``{main_module, modules, compatibility_date, compatibility_flags, bindings (non-secret), secrets}``;
     reads the account's KV namespaces (one paged list) only when kv_namespaces is given."""
+    # Every bound resource must exist before the first write (reads only; KV is checked just below).
+    check_targets(client, account_id, params, params.get("name") or params.get("script_name"))
     kv_bindings = []
     if params["kv_namespaces"]:
         namespaces = client.list_pages(namespaces_path(account_id), per_page=NAMESPACES_PER_PAGE)

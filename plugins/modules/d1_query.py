@@ -59,6 +59,9 @@ options:
         statements, so the file (a dump) replaces the database's contents in one step. Readers see the old
         data or the new, never an empty database, and a failed import leaves the old data in place.
       - Costs one read to list the tables.
+      - When the start of the import fails in a way that may have applied it (a timeout, a dropped connection,
+        a server error), the tables are read again and the load runs again, up to 3 times, since the drops then
+        the dump give the same database either way. Without O(drop_existing) a file is never run twice.
     type: bool
     default: false
     version_added: 1.2.0
@@ -166,6 +169,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._d1 import (
     check_sql_file,
     check_statement_lengths,
@@ -179,6 +183,9 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._d1 import (
 )
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
+
+# A replacing load (drop_existing) whose start failed ambiguously is run again from a fresh read, this often at most.
+REPLACING_LOAD_ATTEMPTS = 3
 
 
 class D1QueryModule(CloudflareModule):
@@ -223,20 +230,33 @@ class D1QueryModule(CloudflareModule):
         if self.check_mode:
             self.mark_changed()
             return
+        for attempt in range(1, REPLACING_LOAD_ATTEMPTS + 1):
+            try:
+                outcome = self.load_file()
+                break
+            except CloudflareAPIError as exc:
+                # A load that replaces everything (drop_existing) converges when run again from a fresh read
+                # of the tables: whether or not the first ingest was applied, the drops then the dump give the
+                # same database. A plain file is not rerun: its statements may not bear a second application.
+                if not (exc.ambiguous and self.params["drop_existing"]) or attempt == REPLACING_LOAD_ATTEMPTS:
+                    raise
+        self.result["statements_run"] = outcome["num_queries"] or 0
+        self.result["import_result"] = {name: outcome[name] for name in ("num_queries", "final_bookmark", "meta")}
+        if outcome["changed"]:
+            self.mark_changed()
+
+    def load_file(self):
+        """One import of src (after the drops of the tables there are now, with drop_existing)."""
         path, checked = self.params["src"], self.checked_file
         prelude = drop_everything_sql(self.client, self.account_id, self.database_id) if self.params["drop_existing"] else ""
         if prelude:
             path = with_prelude(prelude, path)
             checked = None
         try:
-            outcome = import_sql_file(self.client, self.account_id, self.database_id, path, checked=checked)
+            return import_sql_file(self.client, self.account_id, self.database_id, path, checked=checked)
         finally:
             if path != self.params["src"]:
                 os.remove(path)
-        self.result["statements_run"] = outcome["num_queries"] or 0
-        self.result["import_result"] = {name: outcome[name] for name in ("num_queries", "final_bookmark", "meta")}
-        if outcome["changed"]:
-            self.mark_changed()
 
 
 def main():

@@ -89,6 +89,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._dns import ZoneRecordsModule, records_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 
 
@@ -108,6 +109,9 @@ def _comparable(content):
 class DNSZoneExportModule(ZoneRecordsModule):
 
     def execute(self):
+        directory = os.path.dirname(os.path.abspath(self.params["dest"]))
+        if not os.path.isdir(directory):
+            raise InvalidInputError("the directory of dest %s does not exist: create it first" % self.params["dest"])
         self.zone()
         content = self.client.get_raw(records_path(self.zone_info["id"], "export")).content
         dest = self.params["dest"]

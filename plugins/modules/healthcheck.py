@@ -166,6 +166,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone, zone_path
@@ -184,9 +185,17 @@ def desired_body(params):
         raise InvalidInputError("name %r: use letters, digits, '-' and '_' only" % name)
     if not params["address"]:
         raise InvalidInputError("health check %r: address is required with state=present" % name)
+    try:
+        _validate.hostname(params["address"], "address")
+    except InvalidInputError as exc:
+        raise InvalidInputError("health check %r: %s" % (name, exc))
     if params["timeout"] * (params["retries"] + 1) >= params["interval"]:
         raise InvalidInputError("health check %r: interval (%d s) must be longer than timeout x (retries + 1) = %d s"
                                 % (name, params["interval"], params["timeout"] * (params["retries"] + 1)))
+    if params["port"] is not None and not 1 <= params["port"] <= 65535:
+        raise InvalidInputError("health check %r: port %d is not a TCP port: use 1 to 65535" % (name, params["port"]))
+    if params["type"] != "TCP" and not params["path"].startswith("/"):
+        raise InvalidInputError("health check %r: path %r must start with '/', for example /health" % (name, params["path"]))
     for region in params["check_regions"] or []:
         if region not in REGIONS:
             raise InvalidInputError("health check %r: unknown region %r (regions: %s)" % (name, region, ", ".join(REGIONS)))

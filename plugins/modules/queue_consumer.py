@@ -111,6 +111,7 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._binding_targets import check_worker_exists
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._queues import (
@@ -169,6 +170,9 @@ class QueueConsumerModule(CloudflareModule):
         if current is not None and not differing and not dlq_differs:
             self.result["consumer"] = consumer_view(current)
             return
+        if current is None:
+            check_worker_exists(self.client, self.account_id, self.params["script_name"], "script_name",
+                                "make it a consumer")
         self.mark_changed()
         # PUT replaces: send the current settings this module knows (not whatever else the answer carries) plus the wanted ones.
         kept = {name: value for name, value in settings.items() if name in CONSUMER_SETTING_LIMITS and value is not None}

@@ -126,6 +126,7 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._binding_targets import check_worker_exists
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._worker_triggers import domains_path, zone_of_host
@@ -171,6 +172,7 @@ class WorkerCustomDomainModule(CloudflareModule):
         domain = self.find()
         after = dict(domain or {}, zone_name=self.zone["name"], **wanted)
         if self.state_of(domain) != self.state_of(after):
+            check_worker_exists(self.client, self.account_id, wanted["service"], "service", "attach a hostname to it")
             self.mark_changed()
             if not self.check_mode:
                 after = self.client.put(domains_path(self.account_id), json=wanted)

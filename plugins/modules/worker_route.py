@@ -119,6 +119,7 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._binding_targets import check_worker_exists
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
@@ -174,6 +175,8 @@ class WorkerRouteModule(CloudflareModule):
         route = self.find()
         after = dict(route or {}, **wanted)
         if route is None or (route.get("script") or None) != wanted["script"]:
+            if self.account_id:  # without it the API's refusal (ROUTE_SCRIPT_NOT_FOUND) is the check
+                check_worker_exists(self.client, self.account_id, wanted["script"], "script")
             self.mark_changed()
             if not self.check_mode and route is None:
                 after = self.write(lambda: self.client.create(routes_path(self.zone["id"]), find_existing=self.find,

@@ -113,6 +113,7 @@ api_calls:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import scripts_path, validate_script_name
@@ -124,6 +125,8 @@ class WorkerSecretModule(CloudflareModule):
         validate_script_name(self.params["script"], option="script")
         if not self.params["name"]:
             raise InvalidInputError("name must not be empty")
+        if self.params["state"] != "absent":
+            _validate.secret_name(self.params["name"])
         super().execute()
 
     def secret_names(self):

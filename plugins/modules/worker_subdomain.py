@@ -119,6 +119,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._worker_triggers 
     account_subdomain_path,
     script_subdomain_path,
 )
+from ansible_collections.cfops.cloudflare.plugins.module_utils._workers import validate_script_name
 
 SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 NOT_FOUND = 10007  # the account has no workers.dev subdomain yet
@@ -127,6 +128,7 @@ NOT_FOUND = 10007  # the account has no workers.dev subdomain yet
 class WorkerSubdomainModule(CloudflareModule):
 
     def execute(self):
+        validate_script_name(self.params["script_name"], option="script_name")
         wanted_account = self.params["account_subdomain"]
         if wanted_account is not None and not SUBDOMAIN.match(wanted_account):
             raise InvalidInputError("account_subdomain %r must be 1-63 lowercase letters, digits and '-', not starting "

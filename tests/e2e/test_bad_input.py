@@ -1,4 +1,6 @@
 """Bad input fails before any write, with a message that says what to fix."""
+import os
+
 import pytest
 
 from tests.e2e.conftest import run_playbook
@@ -14,6 +16,28 @@ CASES = {
     "binding to an unknown namespace": (
         ["-e", '{"worker_kv_namespaces": [{"binding": "CACHE", "namespace_id": "0123456789abcdef0123456789abcdef"}]}'], {},
         "binds KV namespace id(s) that do not exist in the account: 0123456789abcdef0123456789abcdef",
+    ),
+    # Every binding's target is read before the first write: no KV namespace is created for a deploy that
+    # cannot upload (the local inventory binds a KV namespace by title, created by the release).
+    "binding to an unknown R2 bucket": (
+        ["-e", '{"worker_r2_buckets": [{"binding": "FILES", "bucket_name": "no-such-bucket"}]}'], {},
+        "r2_buckets: binding FILES: no R2 bucket named no-such-bucket",
+    ),
+    "binding to an unknown D1 database": (
+        ["-e", '{"worker_d1_databases": [{"binding": "DB", "database_id": "00000000-0000-4000-8000-000000000000"}]}'], {},
+        "d1_databases: binding DB: no D1 database with id 00000000-0000-4000-8000-000000000000",
+    ),
+    "binding to an unknown queue": (
+        ["-e", '{"worker_queues": [{"binding": "JOBS", "queue_name": "no-such-queue"}]}'], {},
+        "queues: binding JOBS: no queue named no-such-queue",
+    ),
+    "service binding to a Worker that does not exist": (
+        ["-e", '{"worker_services": [{"binding": "AUTH", "service": "no-such-worker"}]}'], {},
+        "services: binding AUTH: no Worker named no-such-worker",
+    ),
+    "code that does not parse": (
+        ["-e", "worker_main_module=%s" % os.path.join(os.path.dirname(__file__), "playbooks", "unparsable.js")], {},
+        "does not parse as JavaScript (unparsable.js:1: SyntaxError",
     ),
     "invalid worker name": (["-e", "worker_name=Books_API!"], {}, "'Books_API!' is not a valid Worker name"),
     "invalid compatibility date": (["-e", "worker_compatibility_date=yesterday"], {}, "must be a date like"),

@@ -81,8 +81,8 @@ def test_429_honours_retry_after_seconds(server):
     assert len(server.requests) == 2
 
 
-@pytest.mark.parametrize("header, expected", [("120", 60.0), ("0", 1.0), ("0.2", 1.0), ("45", 45.0)])
-def test_retry_after_is_clamped_to_1_to_60_seconds(server, header, expected):
+@pytest.mark.parametrize("header, expected", [("120", 120.0), ("0", 1.0), ("0.2", 1.0), ("45", 45.0)])
+def test_retry_after_is_honoured_at_least_1_second_and_not_capped(server, header, expected):
     sleeps = Sleeps()
     server.script(failure(429, (10000, "Rate limited"), headers={"Retry-After": header}), Reply(200, envelope("ok")))
     with make_client(server, sleeps) as client:
@@ -148,6 +148,28 @@ def test_total_wait_is_bounded_by_max_retry_time(server):
     assert sum(sleeps) <= 70
 
 
+def test_a_retry_after_beyond_the_budget_fails_at_once_saying_how_long_cloudflare_asked(server):
+    sleeps = Sleeps()
+    server.handler = lambda request: failure(429, (10000, "Rate limited"), headers={"Retry-After": "300"})
+    with make_client(server, sleeps, max_retries=8, max_retry_time=120) as client:
+        with pytest.raises(CloudflareAPIError) as info:
+            client.get("/x")
+    assert sleeps == []
+    assert len(server.requests) == 1
+    assert str(info.value) == (
+        "stopping after 0 retries: GET /x failed with HTTP 429: [10000] Rate limited; Cloudflare asked to wait"
+        " 300 s before the next attempt (Retry-After), more than the 120 s left of the retry time budget"
+        " (api_max_retry_time): try again later or raise api_max_retry_time")
+
+
+def test_a_retry_after_within_a_larger_budget_is_waited_in_full(server):
+    sleeps = Sleeps()
+    server.script(failure(503, (10013, "busy"), headers={"Retry-After": "90"}), Reply(200, envelope("ok")))
+    with make_client(server, sleeps, max_retry_time=200) as client:
+        assert client.get("/x") == "ok"
+    assert sleeps == [90.0]
+
+
 def test_backoff_is_cut_to_the_remaining_time_budget(server):
     sleeps = Sleeps()
     server.handler = lambda request: failure(500, (10013, "boom"))
@@ -173,14 +195,40 @@ def test_a_read_timeout_on_get_is_retried(server):
     assert len(sleeps) == 1
 
 
-def test_a_connection_error_says_so_after_the_retries(free_port):
+def test_a_refused_connection_fails_fast_naming_the_url_and_how_to_start_the_emulator(free_port):
     sleeps = Sleeps()
-    client = CloudflareClient(TOKEN, base_url="http://127.0.0.1:%d/client/v4" % free_port, sleep=sleeps,
-                              max_retries=2, jitter=lambda: 1.0)
+    base_url = "http://127.0.0.1:%d/client/v4" % free_port
+    client = CloudflareClient(TOKEN, base_url=base_url, sleep=sleeps, max_retries=8, jitter=lambda: 1.0)
     with client:
-        with pytest.raises(CloudflareAPIError, match=r"^stopping after 2 retries: GET /x failed: ConnectError"):
+        with pytest.raises(CloudflareAPIError) as info:
             client.get("/x")
-    assert len(sleeps) == 2
+    # Two short retries (a server restarting), not the 8-retry backoff of the whole budget.
+    assert sleeps == [0.5, 0.5]
+    assert client.calls["reads"] == 3
+    message = str(info.value)
+    assert message.startswith("GET /x failed: could not connect to %s (ConnectError" % base_url)
+    assert "./scripts/emulator.sh start" in message
+
+
+def test_a_refused_connection_to_a_remote_url_does_not_mention_the_emulator(free_port):
+    # A name that does not resolve fails to connect the same way; the message names the URL, no emulator hint.
+    client = CloudflareClient(TOKEN, base_url="http://cfops-no-such-host.invalid/client/v4", sleep=Sleeps(), max_retries=8)
+    with client:
+        with pytest.raises(CloudflareAPIError) as info:
+            client.get("/x")
+    assert "could not connect to http://cfops-no-such-host.invalid/client/v4" in str(info.value)
+    assert "check api_base_url" in str(info.value)
+    assert "emulator" not in str(info.value)
+
+
+def test_a_refused_connection_in_real_time_fails_within_two_seconds(free_port):
+    import time
+    client = CloudflareClient(TOKEN, base_url="http://127.0.0.1:%d/client/v4" % free_port)
+    started = time.monotonic()
+    with client:
+        with pytest.raises(CloudflareAPIError, match="could not connect"):
+            client.get("/x")
+    assert time.monotonic() - started < 2.0
 
 
 # --- a POST is never resent blindly ---

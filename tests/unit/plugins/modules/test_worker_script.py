@@ -29,7 +29,10 @@ class FakeScript:
 
     def __call__(self, request):
         if request.path == BASE and request.method == "GET":
-            return Reply(200, envelope([{"id": SCRIPT, "etag": "e1"}] if self.bindings is not None else []))
+            # "rooms" holds the Durable Object class bound: binding targets are checked before the upload.
+            return Reply(200, envelope([{"id": "rooms"}] + ([{"id": SCRIPT, "etag": "e1"}] if self.bindings is not None else [])))
+        if request.path.startswith("/client/v4/accounts/%s/d1/database/" % ACCOUNT_ID) and request.method == "GET":
+            return Reply(200, envelope({"uuid": request.path.rsplit("/", 1)[1], "name": "books"}))
         if request.path == BASE + "/" + SCRIPT and request.method == "PUT":
             parts = multipart.parse(request.body, request.headers["Content-Type"])
             metadata = json.loads(next(p for p in parts if p.name == "metadata").data)

@@ -28,6 +28,8 @@ class FakeDomains:
         if request.path == "/client/v4/zones":
             return Reply(200, envelope([{"id": ZONE_ID, "name": "example.com", "plan": {"legacy_id": "free"}}],
                                        {"page": 1, "per_page": 50, "count": 1, "total_count": 1, "total_pages": 1}))
+        if request.path == "/client/v4/accounts/%s/workers/scripts" % ACCOUNT_ID:
+            return Reply(200, envelope([{"id": "books-api"}]))  # the service is checked before the attach
         if request.path == DOMAINS and request.method == "GET":
             hostname = request.query.get("hostname", [None])[0]
             return Reply(200, envelope([d for d in self.domains if hostname in (None, d["hostname"])]))
