@@ -482,7 +482,7 @@ def desired_code(client, account_id, params, modules):
     """``{main_module, modules, compatibility_date, compatibility_flags, bindings (non-secret), secrets}``;
     reads the account's KV namespaces (one paged list) only when kv_namespaces is given."""
     # Every bound resource must exist before the first write (reads only; KV is checked just below).
-    check_targets(client, account_id, params, params.get("name") or params.get("script_name"))
+    check_targets(client, account_id, params, params.get("name") or params.get("script"))
     kv_bindings = []
     if params["kv_namespaces"]:
         namespaces = client.list_pages(namespaces_path(account_id), per_page=NAMESPACES_PER_PAGE)

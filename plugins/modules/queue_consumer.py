@@ -171,7 +171,7 @@ class QueueConsumerModule(CloudflareModule):
             self.result["consumer"] = consumer_view(current)
             return
         if current is None:
-            check_worker_exists(self.client, self.account_id, self.params["script_name"], "script_name",
+            check_worker_exists(self.client, self.account_id, self.params["script"], "script",
                                 "make it a consumer")
         self.mark_changed()
         # PUT replaces: send the current settings this module knows (not whatever else the answer carries) plus the wanted ones.

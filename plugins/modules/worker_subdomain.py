@@ -128,7 +128,7 @@ NOT_FOUND = 10007  # the account has no workers.dev subdomain yet
 class WorkerSubdomainModule(CloudflareModule):
 
     def execute(self):
-        validate_script_name(self.params["script_name"], option="script_name")
+        validate_script_name(self.params["script"], option="script")
         wanted_account = self.params["account_subdomain"]
         if wanted_account is not None and not SUBDOMAIN.match(wanted_account):
             raise InvalidInputError("account_subdomain %r must be 1-63 lowercase letters, digits and '-', not starting "
