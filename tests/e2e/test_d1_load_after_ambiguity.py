@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.support.emulator import EmulatorProcess
-from tests.unit.test_bad_input_catalogue import run
+from tests.e2e.test_bad_input_catalogue import run
 
 IMPORT = "/accounts/{account_id}/d1/database/{database_id}/import"
 DUMP = ("PRAGMA defer_foreign_keys=TRUE;\nCREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT);\n"
