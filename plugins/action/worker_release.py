@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import subprocess
 import time
 
 from ansible.errors import AnsibleActionFail
@@ -20,6 +21,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _release as rel
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _workers as workers
 from ansible_collections.cfops.cloudflare.plugins.module_utils._analytics import AnalyticsUnavailable, query_versions
 from ansible_collections.cfops.cloudflare.plugins.module_utils._canary import (
@@ -701,6 +703,12 @@ class Release:
         self.out(self.result["summary"])
 
 
+def _run_on_controller(argv, data):
+    """The release runs on the controller: node's syntax check of the Worker code runs here (bounded)."""
+    proc = subprocess.run(argv, input=data, capture_output=True, timeout=30, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -708,6 +716,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         super().run(tmp, task_vars)
+        _validate.set_command_runner(_run_on_controller)
         if not HAS_HTTPX:
             raise AnsibleActionFail("the Python library httpx is required on the controller")
         validation, params = self.validate_argument_spec(argument_spec=rel.argument_spec())

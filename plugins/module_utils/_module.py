@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import (
     DEFAULT_API_BASE_URL,
     HAS_HTTPX,
@@ -47,6 +48,8 @@ class CloudflareModule:
 
     def __init__(self, module):
         self.module = module
+        # node's syntax check of Worker code runs through Ansible's run_command (binary stdin, no newline added).
+        _validate.set_command_runner(lambda argv, data: module.run_command(argv, data=data, binary_data=True))
         self.params = module.params
         self.check_mode = module.check_mode
         self.client = None

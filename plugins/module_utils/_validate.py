@@ -14,7 +14,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import shutil
-import subprocess
 from encodings import idna as _idna
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
@@ -167,21 +166,32 @@ def text_value(value, option):
     return value
 
 
-def js_syntax_error(content, name, node=None, timeout=30):
-    """The syntax error of an ES module (``node --check`` on its text), or None when it parses or no
-    ``node`` is on the PATH of the host that runs the module (the check is a courtesy: Cloudflare refuses
-    such an upload itself, with code 10021, and the module reports that)."""
+# How to run node: a module sets AnsibleModule.run_command (modules must not start processes themselves), the
+# controller-side release action a subprocess runner. Without one there is no pre-check.
+_COMMAND_RUNNER = None
+
+
+def set_command_runner(run):
+    """``run(argv, stdin_bytes) -> (rc, stdout, stderr)`` used by js_syntax_error."""
+    global _COMMAND_RUNNER  # pylint: disable=global-statement
+    _COMMAND_RUNNER = run
+
+
+def js_syntax_error(content, name, node=None, run=None):
+    """The syntax error of an ES module (``node --check`` on its text), or None when it parses, no
+    ``node`` is on the PATH of the host that runs the module or no command runner is set (the check is a
+    courtesy: Cloudflare refuses such an upload itself, with code 10021, and the module reports that)."""
+    run = run or _COMMAND_RUNNER
     node = node or shutil.which("node")
-    if not node:
+    if not node or run is None:
         return None
     try:
-        proc = subprocess.run([node, "--input-type=module", "--check"], input=content, capture_output=True,
-                              timeout=timeout, check=False)
-    except (OSError, subprocess.SubprocessError):
+        returncode, _stdout, stderr = run([node, "--input-type=module", "--check"], content)
+    except (OSError, ValueError):
         return None
-    if proc.returncode == 0:
+    if returncode == 0:
         return None
-    text = proc.stderr.decode("utf-8", "replace")
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else str(stderr)
     lines = [line for line in text.splitlines() if line.strip()]
     error = next((line for line in lines if "Error" in line and not line.lstrip().startswith("at ")), None)
     if error is None or not error.startswith(("SyntaxError", "Error")):
