@@ -35,6 +35,8 @@ import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._backup_paths import regular_files
+
 MANIFEST = "manifest.json"
 FORMAT = 2
 FORMATS = (1, 2)  # 1: 1.1's sets (files without md5), still restorable
@@ -95,31 +97,6 @@ def path_problem(relative):
     if any(segment in ("", ".", "..") for segment in segments) or posixpath.normpath(relative) != relative:
         return "is not normalised ('.', '..' or empty segments) or leaves the set"
     return None
-
-
-def walk(root):
-    """``({relative: size}, problems)`` of the regular files of ``root``; symlinks and special files are problems."""
-    files, problems = {}, []
-    stack = [("", root)]
-    while stack:
-        prefix, directory = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError as exc:
-            problems.append("%s cannot be read: %s" % (prefix or ".", exc.strerror))
-            continue
-        for entry in entries:
-            relative = prefix + entry.name
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):
-                problems.append("%s is a symlink" % relative)
-            elif stat.S_ISDIR(info.st_mode):
-                stack.append((relative + "/", entry.path))
-            elif stat.S_ISREG(info.st_mode):
-                files[relative] = info.st_size
-            else:
-                problems.append("%s is not a regular file" % relative)
-    return files, problems
 
 
 def file_hashes(path):
@@ -259,7 +236,7 @@ def verify_set(root, check_contents=True):
                 or ("md5" in entry and not MD5_HEX.match(str(entry["md5"]))):
             problems.append("%s has no valid bytes and sha256" % relative)
     problems.extend(item_problems(manifest.get("items"), files))
-    on_disk, walk_problems = walk(root)
+    on_disk, walk_problems = regular_files(root)
     problems.extend(walk_problems)
     on_disk.pop(MANIFEST, None)
     for relative in sorted(set(on_disk) - set(files)):
@@ -290,7 +267,7 @@ def build_manifest(root, items, metadata):
     """The manifest of the set at ``root`` (every file hashed); raises ``SetError`` when the set could not be
     verified afterwards (a symlink, a file no item names, an item naming a missing file)."""
     check_root(root)
-    on_disk, problems = walk(root)
+    on_disk, problems = regular_files(root)
     on_disk.pop(MANIFEST, None)
     on_disk.pop(MANIFEST + ".partial", None)
     if problems:

@@ -25,10 +25,10 @@ import concurrent.futures
 import fnmatch
 import json
 import os
-import stat
 import tempfile
 import time
 
+from ansible_collections.cfops.cloudflare.plugins.module_utils._backup_paths import regular_files
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import S3Module
 from ansible_collections.cfops.cloudflare.plugins.module_utils._s3 import MAX_KEYS, S3Error
@@ -98,36 +98,17 @@ def excluded(relative, patterns):
 def scan_directory(root, patterns=()):
     """``({relative path: size}, problems)`` of the regular files below ``root``, which must not be reached
     through a symlink; a symlink or a special file anywhere below it is a problem (never followed)."""
-    files, problems = {}, []
     if os.path.islink(root):
-        return files, ["%s is a symlink" % root]
-    stack = [("", root)]
-    while stack:
-        relative_dir, directory = stack.pop()
-        try:
-            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
-        except OSError as exc:
-            problems.append("%s cannot be read: %s" % (directory, exc.strerror))
-            continue
-        for entry in entries:
-            relative = relative_dir + entry.name
-            if excluded(relative, patterns):
-                continue
-            try:
-                relative.encode("utf-8")
-            except UnicodeEncodeError:
-                problems.append("%r is not a UTF-8 name" % relative)
-                continue
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):
-                problems.append("%s is a symlink" % relative)
-            elif stat.S_ISDIR(info.st_mode):
-                stack.append((relative + "/", entry.path))
-            elif stat.S_ISREG(info.st_mode):
-                files[relative] = info.st_size
-            else:
-                problems.append("%s is not a regular file" % relative)
-    return files, problems
+        return {}, ["%s is a symlink" % root]
+    return regular_files(root, lambda relative: False if excluded(relative, patterns) else utf8_name_problem(relative))
+
+
+def utf8_name_problem(relative):
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return "%r is not a UTF-8 name" % relative
+    return None
 
 
 def safe_directory(root):

@@ -66,6 +66,18 @@ def test_the_walk_refuses_symlinks_and_special_files_and_follows_none(tmp_path):
     assert scan_directory(str(tmp_path / "root-link")) == ({}, ["%s is a symlink" % (tmp_path / "root-link")])
 
 
+def test_scan_names_a_non_utf8_name_and_passes_an_excluded_directory_over_whole(tmp_path):
+    root = tmp_path / "root"
+    (root / "cache" / "deep").mkdir(parents=True)
+    os.symlink("/etc", root / "cache" / "deep" / "link")
+    with open(os.path.join(os.fsencode(root), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"abc")
+    (root / "kept.txt").write_bytes(b"1")
+    files, problems = scan_directory(str(root), patterns=("cache",))
+    assert files == {"kept.txt": 1}
+    assert problems == ["'caf\\udce9.txt' is not a UTF-8 name"]
+
+
 def test_content_hasher_gives_the_multipart_etag_of_each_part_size():
     data = os.urandom(5 * MIB * 2 + 123)
     hasher = ContentHasher(len(data), (5 * MIB, 8 * MIB))
