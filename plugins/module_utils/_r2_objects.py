@@ -39,15 +39,29 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._s3_transfer impo
     upload_file,
 )
 
-__all__ = ["S3Module", "R2ObjectRunner", "object_view", "same_content", "s3_argument_spec"]
+__all__ = ["S3Module", "R2ObjectRunner", "object_view", "same_content", "s3_argument_spec", "s3_module_arguments"]
 
 
 def s3_argument_spec():
-    """The S3 options of the modules that move objects (documented in each module)."""
+    """The S3 options of the modules that move objects (doc fragment ``cfops.cloudflare.r2_s3``)."""
     return dict(
         access_key_id=dict(type="str", no_log=True, fallback=(env_fallback, ["R2_ACCESS_KEY_ID"])),
         secret_access_key=dict(type="str", no_log=True, fallback=(env_fallback, ["R2_SECRET_ACCESS_KEY"])),
         s3_endpoint_url=dict(type="str", fallback=(env_fallback, ["R2_S3_ENDPOINT_URL"])),
+    )
+
+
+def s3_module_arguments(**options):
+    """The argument spec of a module that moves objects: the API options, the bucket, a key prefix, the multipart
+    part size and the S3 options, then the module's own ``options`` (each module documents its ``bucket``,
+    ``prefix`` and ``part_size_mb``)."""
+    return dict(
+        CloudflareModule.base_module_arguments(),
+        bucket=dict(type="str", required=True),
+        prefix=dict(type="str", default=""),
+        part_size_mb=dict(type="int", default=100),
+        **s3_argument_spec(),
+        **options
     )
 
 

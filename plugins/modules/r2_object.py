@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
+  - cfops.cloudflare.r2_s3
 options:
   mode:
     description: What to do.
@@ -89,27 +90,7 @@ options:
       - Files larger than this many MiB are uploaded as a multipart upload with parts of this size (5 to 5000).
     type: int
     default: 100
-  access_key_id:
-    description:
-      - The R2 access key id. If not set, the value of the E(R2_ACCESS_KEY_ID) environment variable is used.
-      - With neither, and with O(secret_access_key) also unset, the key pair is derived from O(api_token) as R2
-        does (the token's id and the SHA-256 of its value), at the cost of one or two API calls to verify the
-        token. Account API tokens (verified at C(/accounts/{account_id}/tokens/verify)) and user API tokens
-        (verified at C(/user/tokens/verify)) both work; the account path is tried first when O(account_id) is set.
-    type: str
-  secret_access_key:
-    description:
-      - The R2 secret access key. If not set, the value of the E(R2_SECRET_ACCESS_KEY) environment variable is used.
-    type: str
-  s3_endpoint_url:
-    description:
-      - R2's S3 endpoint. If not set, the value of the E(R2_S3_ENDPOINT_URL) environment variable is used.
-      - Not set at all, it is C(https://<account_id>.r2.cloudflarestorage.com), or, when O(api_base_url) points
-        somewhere else than Cloudflare (the local emulator), C(<that host>/r2-s3/<account_id>).
-    type: str
 notes:
-  - The E(AWS_ACCESS_KEY_ID) and E(AWS_SECRET_ACCESS_KEY) variables are deliberately not read, so that AWS
-    credentials of the same environment are never sent to Cloudflare.
   - Identical means the same bytes (the MD5 ETag of a single-part object, or the C(sha256) metadata the module
     writes on every upload) and, when given, the same O(content_type) and O(metadata).
 attributes:
@@ -245,18 +226,14 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
-from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import R2ObjectRunner, s3_argument_spec
+from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import R2ObjectRunner, s3_module_arguments
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            CloudflareModule.base_module_arguments(),
+        argument_spec=s3_module_arguments(
             mode=dict(type="str", choices=["put", "get", "delete", "list"], required=True),
-            bucket=dict(type="str", required=True),
             key=dict(type="str", no_log=False),
-            prefix=dict(type="str", default=""),
             delimiter=dict(type="str"),
             max_keys=dict(type="int", no_log=False),
             src=dict(type="path"),
@@ -265,8 +242,6 @@ def main():
             content_type=dict(type="str"),
             metadata=dict(type="dict"),
             force=dict(type="bool", default=False),
-            part_size_mb=dict(type="int", default=100),
-            **s3_argument_spec()
         ),
         mutually_exclusive=[("src", "content")],
         required_if=[("mode", "put", ("key",)), ("mode", "get", ("key", "dest")), ("mode", "delete", ("key",))],

@@ -36,6 +36,7 @@ author:
 extends_documentation_fragment:
   - cfops.cloudflare.api
   - cfops.cloudflare.attributes
+  - cfops.cloudflare.r2_s3
 options:
   bucket:
     description: The bucket.
@@ -98,24 +99,7 @@ options:
     description: How many names of each kind the diff and RV(names) show.
     type: int
     default: 20
-  access_key_id:
-    description:
-      - The R2 access key id. If not set, the value of the E(R2_ACCESS_KEY_ID) environment variable is used.
-      - With neither, the key pair is derived from O(api_token) as R2 does (the token's id and the SHA-256 of its
-        value), at the cost of one or two API calls to verify the token.
-    type: str
-  secret_access_key:
-    description:
-      - The R2 secret access key. If not set, the value of the E(R2_SECRET_ACCESS_KEY) environment variable is used.
-    type: str
-  s3_endpoint_url:
-    description:
-      - R2's S3 endpoint. If not set, the value of the E(R2_S3_ENDPOINT_URL) environment variable is used.
-      - Not set at all, it is C(https://<account_id>.r2.cloudflarestorage.com), or, when O(api_base_url) points
-        somewhere else than Cloudflare (the local emulator), C(<that host>/r2-s3/<account_id>).
-    type: str
 notes:
-  - The E(AWS_ACCESS_KEY_ID) and E(AWS_SECRET_ACCESS_KEY) variables are deliberately not read.
   - Files are written with mode 0600 and directories 0700 (backups are private by default).
   - A multipart object written by another tool, with a part size outside 5, 8, 10, 15, 16, 25, 32, 50, 64, 100, 128,
     256, 512 and 1024 MiB and without C(sha256) metadata, can only be checked by its size; the module warns and
@@ -232,27 +216,21 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
-from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import s3_argument_spec
+from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_objects import s3_module_arguments
 from ansible_collections.cfops.cloudflare.plugins.module_utils._r2_sync import R2SyncRunner
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            CloudflareModule.base_module_arguments(),
-            bucket=dict(type="str", required=True),
-            prefix=dict(type="str", default=""),
+        argument_spec=s3_module_arguments(
             path=dict(type="path", required=True),
             direction=dict(type="str", choices=["download", "upload"], required=True),
             exclusive=dict(type="bool", default=False),
             exclude=dict(type="list", elements="str", default=[]),
             concurrency=dict(type="int", default=8),
-            part_size_mb=dict(type="int", default=100),
             metadata_file=dict(type="path"),
             manifest=dict(type="path"),
             show_names=dict(type="int", default=20),
-            **s3_argument_spec()
         ),
         supports_check_mode=True,
     )
