@@ -48,12 +48,14 @@ class Recorded:
         return json.loads(self.body)
 
 
-class ScriptedServer:
-    """Answers requests from a queue of ``Reply``s, or with ``handler(request)`` once the queue is empty."""
+class LocalServer:
+    """A real HTTP/1.1 server on 127.0.0.1 (port 0: a free one unless ``port`` is given), serving from a daemon
+    thread until ``close()``. Every request it reads is recorded in ``requests`` (as ``recorded(...)`` makes it)
+    and answered by ``respond(handler, request)``; it answers only the methods in ``methods``."""
+
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
     def __init__(self, port=0):
-        self.replies = queue.Queue()
-        self.handler = None
         self.requests = []
         server = self
 
@@ -66,47 +68,64 @@ class ScriptedServer:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                url = urlsplit(self.path)
-                request = Recorded(self.command, url.path, parse_qs(url.query), dict(self.headers), body)
+                request = server.recorded(self.command, urlsplit(self.path), self.headers, body)
                 server.requests.append(request)
-                try:
-                    reply = server.replies.get_nowait()
-                except queue.Empty:
-                    reply = server.handler(request) if server.handler else Reply(500, {"unscripted": True})
-                if reply.action == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                if reply.action == "hang":
-                    time.sleep(reply.seconds)
-                if reply.raw is not None:
-                    payload = reply.raw
-                    content_type = reply.headers.get("Content-Type", "application/octet-stream")
-                else:
-                    payload = json.dumps(reply.body).encode()
-                    content_type = "application/json"
-                self.send_response(reply.status)
-                self.send_header("Content-Type", content_type)
-                for name, value in reply.headers.items():
-                    if name != "Content-Type":
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                server.respond(self, request)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
+        for method in self.methods:
+            setattr(Handler, "do_" + method, Handler._handle)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.base_url = "http://127.0.0.1:%d/client/v4" % self.port
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
 
-    def script(self, *replies):
-        for reply in replies:
-            self.replies.put(reply)
+    def recorded(self, method, url, headers, body):
+        return Recorded(method, url.path, parse_qs(url.query), dict(headers), body)
+
+    def respond(self, handler, request):
+        raise NotImplementedError
 
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ScriptedServer(LocalServer):
+    """Answers requests from a queue of ``Reply``s, or with ``handler(request)`` once the queue is empty."""
+
+    def __init__(self, port=0):
+        self.replies = queue.Queue()
+        self.handler = None
+        super().__init__(port)
+        self.base_url = "http://127.0.0.1:%d/client/v4" % self.port
+
+    def respond(self, handler, request):
+        try:
+            reply = self.replies.get_nowait()
+        except queue.Empty:
+            reply = self.handler(request) if self.handler else Reply(500, {"unscripted": True})
+        if reply.action == "drop":
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if reply.action == "hang":
+            time.sleep(reply.seconds)
+        if reply.raw is not None:
+            payload = reply.raw
+            content_type = reply.headers.get("Content-Type", "application/octet-stream")
+        else:
+            payload = json.dumps(reply.body).encode()
+            content_type = "application/json"
+        handler.send_response(reply.status)
+        handler.send_header("Content-Type", content_type)
+        for name, value in reply.headers.items():
+            if name != "Content-Type":
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def script(self, *replies):
+        for reply in replies:
+            self.replies.put(reply)
