@@ -14,16 +14,12 @@ import json
 import os
 import re
 import sys
-import tempfile
-import threading
-import time
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from tests.e2e.conftest import run_playbook  # noqa: E402
-from tests.support.emulator import EmulatorProcess  # noqa: E402
+from _harness import print_table, scratch_emulator, timed_playbook  # noqa: E402
 
 PLAY = """---
 - name: DNS scale benchmark
@@ -46,41 +42,8 @@ PLAY = """---
 """
 
 
-class PeakMemory:
-    """Peak VmHWM (KiB) of the controller's processes and of the module's, sampled from /proc."""
-
-    def __init__(self):
-        self.controller_kib = 0
-        self.module_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                        cmdline = handle.read()
-                    if b"AnsiballZ_dns_records" in cmdline:
-                        kind = "module_kib"
-                    elif b"ansible-playbook" in cmdline and b"dns_scale" in cmdline:
-                        kind = "controller_kib"
-                    else:
-                        continue
-                    with open("/proc/%s/status" % pid) as handle:
-                        for line in handle:
-                            if line.startswith("VmHWM:"):
-                                setattr(self, kind, max(getattr(self, kind), int(line.split()[1])))
-                except OSError:
-                    continue
+# The controller is ansible-playbook (and its forks) running this benchmark's playbook, dns_scale.yml.
+MEMORY = {"module": [b"AnsiballZ_dns_records"], "controller": [b"ansible-playbook", b"dns_scale"]}
 
 
 def records(count, generation=0):
@@ -92,17 +55,11 @@ def measure(emulator, work, label, source, *args):
     playbook = os.path.join(work, "dns_scale.yml")
     with open(playbook, "w") as handle:
         handle.write(PLAY % {"source": source})
-    emulator.reset_calls()
-    with PeakMemory() as memory:
-        started = time.monotonic()
-        run = run_playbook(emulator, *args, playbook=playbook, inventory="localhost,", timeout=3600)
-        elapsed = time.monotonic() - started
-    if run.rc != 0:
-        raise SystemExit("%s failed:\n%s" % (label, run.output[-3000:]))
-    calls = emulator.calls()
+    run = timed_playbook(emulator, label, playbook, *args, memory=MEMORY, inventory="localhost,")
     result_bytes = int(re.search(r"RESULT_BYTES=(\d+)", run.output).group(1))
-    return {"label": label, "seconds": elapsed, "reads": calls["reads"], "writes": calls["writes"],
-            "controller": memory.controller_kib / 1024.0, "module": memory.module_kib / 1024.0, "result": result_bytes}
+    return {"label": label, "seconds": run.seconds, "reads": run.reads, "writes": run.writes,
+            "controller": run.memory.peak_mib("controller"), "module": run.memory.peak_mib("module"),
+            "result": result_bytes}
 
 
 def main():
@@ -111,8 +68,7 @@ def main():
     parser.add_argument("--no-vars", action="store_true", help="skip the through-variables comparison")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as work, \
-            EmulatorProcess(data_dir=os.path.join(work, "emu"), zones=["example.com:pro"]) as emulator:
+    with scratch_emulator(zones=["example.com:pro"]) as (work, emulator):
         for size in args.sizes:
             src = os.path.join(work, "records-%d.json" % size)
             with open(src, "w") as handle:
@@ -127,11 +83,10 @@ def main():
             source = 'records: "{{ dns_records }}"'
             rows.append(measure(emulator, work, "vars %6d from a zone" % size, source, "-e", "@" + variables))
             rows.append(measure(emulator, work, "vars %6d no-op" % size, source, "-e", "@" + variables))
-    header = ("run", "wall s", "reads", "writes", "controller MiB", "module MiB", "result kB")
-    print("%-26s %8s %6s %6s %16s %12s %12s" % header)
-    for row in rows:
-        print("%-26s %8.1f %6d %6d %16.1f %12.1f %12.1f" % (row["label"], row["seconds"], row["reads"], row["writes"],
-                                                            row["controller"], row["module"], row["result"] / 1000))
+    print_table([("run", "%-26s"), ("wall s", "%8.1f"), ("reads", "%6d"), ("writes", "%6d"), ("controller MiB", "%16.1f"),
+                 ("module MiB", "%12.1f"), ("result kB", "%12.1f")],
+                [(row["label"], row["seconds"], row["reads"], row["writes"], row["controller"], row["module"],
+                  row["result"] / 1000) for row in rows])
     src_rows = [row for row in rows if row["label"].startswith("src")]
     if len(src_rows) >= 2:
         print("controller peak growth, src, %d -> %d records: %+.1f MiB"

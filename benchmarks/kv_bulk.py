@@ -14,16 +14,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-import threading
-import time
 
-import httpx
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests.e2e.conftest import run_playbook  # noqa: E402
-from tests.support.emulator import EmulatorProcess  # noqa: E402
+from _harness import api_post, print_table, scratch_emulator, timed_playbook  # noqa: E402
 
 TITLE = "bench-kv-bulk"
 PLAY = """
@@ -41,51 +35,12 @@ PLAY = """
 """
 
 
-class ModulePeakMemory:
-    """Peak RSS (VmHWM, KiB) of the processes running ``AnsiballZ_<module>``, sampled from /proc."""
-
-    def __init__(self, module):
-        self.marker = ("AnsiballZ_%s" % module).encode()
-        self.peak_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                        if self.marker not in handle.read():
-                            continue
-                    with open("/proc/%s/status" % pid) as handle:
-                        for line in handle:
-                            if line.startswith("VmHWM:"):
-                                self.peak_kib = max(self.peak_kib, int(line.split()[1]))
-                except OSError:
-                    continue
-
-
 def run(emulator, work, label, module, options):
     playbook = os.path.join(work, "%s.yml" % module)
     with open(playbook, "w") as handle:
         handle.write(PLAY % {"module": module, "title": TITLE, "options": "\n        ".join(options)})
-    emulator.reset_calls()
-    with ModulePeakMemory(module) as memory:
-        started = time.monotonic()
-        result = run_playbook(emulator, playbook=playbook, timeout=3600)
-        elapsed = time.monotonic() - started
-    if result.rc != 0:
-        raise SystemExit("%s failed:\n%s" % (label, result.output[-3000:]))
-    calls = emulator.calls()
-    return label, elapsed, calls["reads"], calls["writes"], memory.peak_kib / 1024.0
+    timed = timed_playbook(emulator, label, playbook, memory={"module": [("AnsiballZ_%s" % module).encode()]})
+    return label, timed.seconds, timed.reads, timed.writes, timed.memory.peak_mib("module")
 
 
 def main():
@@ -93,9 +48,8 @@ def main():
     parser.add_argument("--keys", type=int, default=50000, help="number of keys (default 50000)")
     parser.add_argument("--value-bytes", type=int, default=100, help="size of each value (default 100)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work, EmulatorProcess(data_dir=os.path.join(work, "emulator")) as emulator:
-        httpx.post(emulator.base_url + "/accounts/%s/storage/kv/namespaces" % emulator.account_id, json={"title": TITLE},
-                   headers={"Authorization": "Bearer " + emulator.token}).raise_for_status()
+    with scratch_emulator() as (work, emulator):
+        api_post(emulator, "/storage/kv/namespaces", {"title": TITLE})
         source = os.path.join(work, "entries.json")
         with open(source, "w") as handle:
             json.dump([{"key": "key:%06d" % index, "value": ("v%d-" % index).ljust(args.value_bytes, "x"),
@@ -110,9 +64,8 @@ def main():
         export_bytes = os.path.getsize(export)
     print("KV bulk: %d keys of %d-byte values with metadata, emulator on 127.0.0.1; export file %.1f MB"
           % (args.keys, args.value_bytes, export_bytes / 1e6))
-    print("%-28s %8s %7s %7s %24s" % ("run", "wall s", "reads", "writes", "module peak RSS (MiB)"))
-    for label, seconds, reads, writes, peak in rows:
-        print("%-28s %8.1f %7d %7d %24.1f" % (label, seconds, reads, writes, peak))
+    print_table([("run", "%-28s"), ("wall s", "%8.1f"), ("reads", "%7d"), ("writes", "%7d"),
+                 ("module peak RSS (MiB)", "%24.1f")], rows)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,10 @@ Not a test: it asserts nothing and prints figures.
 import argparse
 import os
 import sys
-import tempfile
-import threading
-import time
 
-import httpx
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests.e2e.conftest import run_playbook  # noqa: E402
-from tests.support.emulator import EmulatorProcess  # noqa: E402
+from _harness import api_post, print_table, scratch_emulator, timed_playbook  # noqa: E402
 
 MIB = 1024 * 1024
 BUCKET = "bench-r2-transfer"
@@ -44,44 +38,6 @@ PLAY = """
 """
 
 
-class ModulePeakMemory:
-    """Peak RSS (VmHWM) of every process running the r2_object module, sampled from /proc."""
-
-    def __init__(self):
-        self.peaks = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
-                try:
-                    with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                        if b"AnsiballZ_r2_object" not in handle.read():
-                            continue
-                    with open("/proc/%s/status" % pid) as handle:
-                        for line in handle:
-                            if line.startswith("VmHWM:"):
-                                kib = int(line.split()[1])
-                                self.peaks[pid] = max(self.peaks.get(pid, 0), kib)
-                except OSError:
-                    continue
-
-    @property
-    def peak_mib(self):
-        return max(self.peaks.values(), default=0) / 1024.0
-
-
 def make_files(directory, count, size_mb):
     names = []
     for index in range(count):
@@ -98,16 +54,9 @@ def run(emulator, label, mode, directory, names, part_mb, total_bytes):
     with open(playbook, "w") as handle:
         handle.write(PLAY % {"mode": mode, "bucket": BUCKET, "path_option": "src" if mode == "put" else "dest",
                              "directory": directory, "part_mb": part_mb, "names": names})
-    emulator.reset_calls()
-    with ModulePeakMemory() as memory:
-        started = time.monotonic()
-        result = run_playbook(emulator, playbook=playbook, timeout=3600)
-        elapsed = time.monotonic() - started
-    if result.rc != 0:
-        raise SystemExit("%s failed:\n%s" % (label, result.output[-3000:]))
-    calls = emulator.calls()
-    return {"label": label, "seconds": elapsed, "mib_s": total_bytes / MIB / elapsed, "reads": calls["reads"],
-            "writes": calls["writes"], "peak_mib": memory.peak_mib, "modules": len(memory.peaks)}
+    timed = timed_playbook(emulator, label, playbook, memory={"module": [b"AnsiballZ_r2_object"]})
+    return {"label": label, "seconds": timed.seconds, "mib_s": total_bytes / MIB / timed.seconds, "reads": timed.reads,
+            "writes": timed.writes, "peak_mib": timed.memory.peak_mib("module"), "modules": timed.memory.processes("module")}
 
 
 def main():
@@ -117,9 +66,8 @@ def main():
     parser.add_argument("--part-mb", type=int, default=100, help="r2_object part_size_mb (default 100)")
     args = parser.parse_args()
     total = args.files * args.file_mb * MIB
-    with tempfile.TemporaryDirectory() as work, EmulatorProcess(data_dir=os.path.join(work, "emulator")) as emulator:
-        httpx.post(emulator.base_url + "/accounts/%s/r2/buckets" % emulator.account_id, json={"name": BUCKET},
-                   headers={"Authorization": "Bearer " + emulator.token}).raise_for_status()
+    with scratch_emulator() as (work, emulator):
+        api_post(emulator, "/r2/buckets", {"name": BUCKET})
         sources, copies = os.path.join(work, "sources"), os.path.join(work, "copies")
         os.makedirs(sources)
         os.makedirs(copies)
@@ -137,10 +85,9 @@ def main():
                         break
     print("r2_object: %d x %d MiB = %.2f GB, part_size_mb %d, emulator on 127.0.0.1"
           % (args.files, args.file_mb, total / 1e9, args.part_mb))
-    print("%-24s %9s %9s %7s %7s %22s" % ("run", "wall s", "MiB/s", "reads", "writes", "module peak RSS (MiB)"))
-    for row in rows:
-        print("%-24s %9.1f %9.1f %7d %7d %22.1f" % (row["label"], row["seconds"], row["mib_s"], row["reads"], row["writes"],
-                                                    row["peak_mib"]))
+    print_table([("run", "%-24s"), ("wall s", "%9.1f"), ("MiB/s", "%9.1f"), ("reads", "%7d"), ("writes", "%7d"),
+                 ("module peak RSS (MiB)", "%22.1f")],
+                [(row["label"], row["seconds"], row["mib_s"], row["reads"], row["writes"], row["peak_mib"]) for row in rows])
     print("round trip: every byte identical; object size %d MiB, so a peak far below it means streaming" % args.file_mb)
 
 
