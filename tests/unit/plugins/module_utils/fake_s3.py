@@ -27,15 +27,15 @@ class FakeS3(LocalServer):
         return Seen(method, url.path, parse_qs(url.query, keep_blank_values=True),
                     {name.lower(): value for name, value in headers.items()}, body)
 
-    def respond(self, handler, seen):
-        status, headers, payload = self.answer(seen)
+    def respond(self, handler, request):
+        status, headers, payload = self.answer(request)
         handler.send_response(status)
         for name, value in headers.items():
             handler.send_header(name, value)
         if "Content-Length" not in headers:  # a HEAD may announce the size of a body it does not send
             handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
-        if seen.method != "HEAD":
+        if request.method != "HEAD":
             handler.wfile.write(payload)
 
     def operations(self):
