@@ -48,19 +48,18 @@ PY
     done
 }
 
-results=()
-failed=0
+# Each line's steps write their result lines to $WORK/results-<line> (a line's steps run in order).
 step() {
     local name="$1" start=$SECONDS rc=0
     shift
     echo "--- $name"
     "$@" || rc=$?
     if [ "$rc" -eq 0 ]; then
-        results+=("$(printf '%-24s passed %5ds' "$name" $((SECONDS - start)))")
+        printf '%-24s passed %5ds\n' "$name" $((SECONDS - start)) >>"$WORK/results-$line"
     else
-        results+=("$(printf '%-24s FAILED %5ds' "$name" $((SECONDS - start)))")
-        failed=$((failed + 1))
+        printf '%-24s FAILED %5ds\n' "$name" $((SECONDS - start)) >>"$WORK/results-$line"
     fi
+    return "$rc"
 }
 
 run_sanity() {
@@ -79,25 +78,62 @@ run_e2e() {
     CFOPS_MATRIX_BIN="$venv/bin" CFOPS_MATRIX_LINE="$line" .venv/bin/python -m pytest -p no:cacheprovider -q tests/matrix
 }
 
+# A line's steps, in order; every step runs; fails if any did.
+run_line() {
+    local venv="$1" python_version="$2" rc=0
+    if [ -n "$python_version" ]; then
+        step "$line sanity" run_sanity "$venv" "$python_version" || rc=1
+        step "$line unit" run_unit "$venv" || rc=1
+    fi
+    step "$line e2e" run_e2e "$venv" || rc=1
+    return "$rc"
+}
+
+# First, one at a time, each line's venv and ansible-test's pip bootstrap (shared files in ~/.ansible).
+failed=0
+declare -A venvs=() pythons=()
 for line in "${lines[@]}"; do
+    : >"$WORK/results-$line"
     if [ "$line" = "$main_line" ]; then
-        echo "=== ansible-core $line (the shared .venv; sanity and unit run in their stages)"
-        step "$line e2e" run_e2e "$REPO/.venv"
+        venvs[$line]="$REPO/.venv"
+        pythons[$line]=""
         continue
     fi
     [ -f "constraints/ansible-core-$line.txt" ] || { echo "matrix.sh: no lock constraints/ansible-core-$line.txt" >&2; exit 2; }
     python_version="$(sed -n 's/^# python: *//p' "constraints/ansible-core-$line.txt" | head -1)"
-    echo "=== ansible-core $line on Python $python_version"
     start=$SECONDS
-    venv="$(bash scripts/venv.sh "ansible-core-$line")" || { results+=("$line venv FAILED"); failed=$((failed + 1)); continue; }
+    if ! venv="$(bash scripts/venv.sh "ansible-core-$line")"; then
+        echo "$line venv FAILED" >>"$WORK/results-$line"
+        failed=$((failed + 1))
+        continue
+    fi
     install_get_pip "$venv/bin/python"
-    results+=("$(printf '%-24s ready  %5ds' "$line venv" $((SECONDS - start)))")
-    echo "ansible-core $("$venv/bin/python" -c "import ansible.release as r; print(r.__version__)") in $venv"
-    step "$line sanity" run_sanity "$venv" "$python_version"
-    step "$line unit" run_unit "$venv"
-    step "$line e2e" run_e2e "$venv"
+    printf '%-24s ready  %5ds\n' "$line venv" $((SECONDS - start)) >>"$WORK/results-$line"
+    echo "ansible-core $line on Python $python_version: $("$venv/bin/python" -c "import ansible.release as r; print(r.__version__)") in $venv"
+    venvs[$line]="$venv"
+    pythons[$line]="$python_version"
+done
+
+# Then the lines side by side (each one's steps are mostly one process waiting on another), each with its
+# own log, printed whole when it ends.
+pids=()
+for line in "${!venvs[@]}"; do
+    run_line "${venvs[$line]}" "${pythons[$line]}" >"$WORK/log-$line" 2>&1 &
+    pids+=("$!:$line")
+done
+for entry in "${pids[@]}"; do
+    line="${entry#*:}"
+    wait "${entry%%:*}" || failed=$((failed + 1))
+    if [ "$line" = "$main_line" ]; then
+        echo "=== ansible-core $line (the shared .venv; sanity and unit run in their stages)"
+    else
+        echo "=== ansible-core $line on Python ${pythons[$line]}"
+    fi
+    cat "$WORK/log-$line"
 done
 
 echo "=== matrix"
-printf '  %s\n' "${results[@]}"
+for line in "${lines[@]}"; do
+    sed 's/^/  /' "$WORK/results-$line"
+done
 [ "$failed" -eq 0 ]

@@ -125,6 +125,17 @@ start_emulator() {
     bash scripts/emulator.sh start --port 0 --data-dir "$dir"
 }
 
+# pytest-xdist workers for the big pytest stages (unit, emulator, e2e): CFOPS_TEST_JOBS, default 2 (the
+# tests mostly wait on one process at a time: a playbook run, its module, the emulator). Each worker has its
+# own emulators; --dist loadfile keeps a file's tests (and its module-scoped emulator) on one worker.
+# CFOPS_TEST_JOBS=1 runs them in one process, as a developer debugging a test would.
+parallel_args() {
+    local jobs="${CFOPS_TEST_JOBS:-2}"
+    if [ "$jobs" -gt 1 ]; then
+        printf '%s\n' -n "$jobs" --dist loadfile
+    fi
+}
+
 # pytest over the given paths; a run that collects no test (exit code 5) fails the stage too.
 run_pytest() {
     local rc=0
@@ -157,11 +168,13 @@ stage_artifact() {
 }
 
 stage_unit() {
-    run_pytest tests/unit tests/test_*.py
+    # shellcheck disable=SC2046
+    run_pytest $(parallel_args) tests/unit tests/test_*.py
 }
 
 stage_emulator() {
-    run_pytest tests/emulator
+    # shellcheck disable=SC2046
+    run_pytest $(parallel_args) tests/emulator
 }
 
 stage_clients() {
@@ -170,36 +183,72 @@ stage_clients() {
 
 stage_e2e() {
     # tests/live: the live-capable pytest tests, here against an emulator (the live stage runs them live).
-    run_pytest tests/e2e tests/live
+    # shellcheck disable=SC2046
+    run_pytest $(parallel_args) tests/e2e tests/live
 }
 
-stage_integration() {
-    local url emulator_url dest rc=0
-    url="$(start_emulator "$RUN_DIR/emulator-integration")"
+# One shard of the integration stage: its own emulator and copy of the collection; output to stdout.
+run_integration_shard() {
+    local name="$1" url emulator_url dest
+    shift
+    url="$(start_emulator "$RUN_DIR/emulator-$name")"
     emulator_url="${url%/client/v4}"
     # ansible-test needs the collection at .../ansible_collections/cfops/cloudflare as the real
     # working directory: os.getcwd() resolves the .collections symlink back to the repository,
     # where ansible-test finds no ansible_collections parent. So it runs in a copy (as sanity does).
-    dest="$(bash scripts/sanity.sh --prepare "$RUN_DIR/integration")"
+    dest="$(bash scripts/sanity.sh --prepare "$RUN_DIR/$name")"
     cat >"$dest/tests/integration/integration_config.yml" <<EOF
 ---
 cf_api_token: $EMULATOR_TOKEN
 cf_account_id: $EMULATOR_ACCOUNT_ID
 cf_api_base_url: $url
 cf_emulator_url: $emulator_url
-cf_emulator_admin_token: $(bash scripts/emulator.sh admin-token --data-dir "$RUN_DIR/emulator-integration")
+cf_emulator_admin_token: $(bash scripts/emulator.sh admin-token --data-dir "$RUN_DIR/emulator-$name")
 cf_live: false
 cf_zone: example.com
 cf_name_prefix: ""
 EOF
-    echo "integration: emulator at $url"
+    echo "$name: emulator at $url, targets: $*"
     # --python 3.11 finds .venv/bin/python3.11 first on PATH: the controller Python, which has
     # httpx for the modules (the targets set ansible_python_interpreter to ansible_playbook_python).
     # --continue-on-error: every target runs; ansible-test still fails at the end if any failed.
+    (cd "$dest" && ansible-test integration --python 3.11 --color no --continue-on-error "$@")
+}
+
+stage_integration() {
     # CFOPS_INTEGRATION_TARGETS="kv_entry dns_record" runs only those targets (a developer's loop).
-    # shellcheck disable=SC2086
-    (cd "$dest" && ansible-test integration --python 3.11 --color no --continue-on-error ${CFOPS_INTEGRATION_TARGETS:-}) || rc=$?
-    bash scripts/emulator.sh stop --data-dir "$RUN_DIR/emulator-integration" || true
+    # The targets are dealt into CFOPS_INTEGRATION_SHARDS shards (default 2) that run side by side,
+    # each against its own emulator; each shard's output is printed when it ends.
+    local shards="${CFOPS_INTEGRATION_SHARDS:-2}" targets=() shard=() target i t rc=0 pids=()
+    if [ -n "${CFOPS_INTEGRATION_TARGETS:-}" ]; then
+        read -r -a targets <<<"$CFOPS_INTEGRATION_TARGETS"
+    else
+        for target in tests/integration/targets/*/; do
+            target="$(basename "$target")"
+            # setup_* roles are dependencies of the targets (ansible-test runs them through needs/target).
+            [[ "$target" == setup_* ]] || targets+=("$target")
+        done
+    fi
+    [ "$shards" -ge 1 ] || shards=1
+    [ "$shards" -le "${#targets[@]}" ] || shards="${#targets[@]}"
+    for ((i = 0; i < shards; i++)); do
+        shard=()
+        for ((t = i; t < ${#targets[@]}; t += shards)); do
+            shard+=("${targets[t]}")
+        done
+        run_integration_shard "integration-$i" "${shard[@]}" >"$RUN_DIR/integration-$i.log" 2>&1 &
+        pids+=("$!")
+    done
+    for ((i = 0; i < shards; i++)); do
+        if wait "${pids[i]}"; then
+            echo "--- integration shard $i: passed"
+        else
+            echo "--- integration shard $i: FAILED"
+            rc=1
+        fi
+        cat "$RUN_DIR/integration-$i.log"
+        bash scripts/emulator.sh stop --data-dir "$RUN_DIR/emulator-integration-$i" >/dev/null 2>&1 || true
+    done
     return "$rc"
 }
 

@@ -218,6 +218,19 @@ ES_MODULE_TYPES = ("application/javascript+module", "text/javascript+module")
 def _syntax_error(content):
     """``(line, "SyntaxError: ...")`` when node says the ES module does not parse; None when it parses or
     node is not there (the emulator's edge runs on node, so it normally is)."""
+    key = hashlib.sha256(content if isinstance(content, bytes) else content.encode("utf-8")).digest()
+    if key not in _SYNTAX_CHECKED:
+        # A node start per upload is most of an upload's cost; the same code is uploaded again and again.
+        if len(_SYNTAX_CHECKED) >= 1024:
+            _SYNTAX_CHECKED.clear()
+        _SYNTAX_CHECKED[key] = _node_syntax_error(content)
+    return _SYNTAX_CHECKED[key]
+
+
+_SYNTAX_CHECKED = {}
+
+
+def _node_syntax_error(content):
     node = shutil.which("node")
     if not node:
         return None
