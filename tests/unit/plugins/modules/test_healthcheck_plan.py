@@ -41,8 +41,9 @@ def script(server, plan, current=(), list_reply=None, write_reply=None):
 
 
 def run(server, capsys, **args):
-    return module_result(healthcheck.main, capsys, server, **dict(dict(zone="example.com", name="books",
-                                                                      address="books.example.com"), **args))
+    options = dict(zone="example.com", name="books", address="books.example.com")
+    options.update(args)
+    return module_result(healthcheck.main, capsys, server, **options)
 
 
 @pytest.mark.parametrize("legacy_id, name", [("free", "Free Website"), ("partners_free", "Partners Free")])
@@ -76,8 +77,8 @@ def test_an_absent_unknown_or_paid_plan_is_left_to_cloudflare(server, capsys, pl
 ])
 @pytest.mark.parametrize("plan, shown", [({}, "plan not reported"), ({"legacy_id": "pro"}, "plan pro")])
 @pytest.mark.parametrize("current, method", [((), "POST"), ((EXISTING,), "PUT")])
-def test_a_refusal_because_of_the_plan_says_so_whatever_the_shape(server, capsys, status, code, message, plan, shown,
-                                                                   current, method):
+def test_a_refusal_because_of_the_plan_says_so_whatever_the_shape(
+        server, capsys, status, code, message, plan, shown, current, method):
     script(server, plan, current=current, write_reply=failure(status, (code, message)))
     result = run(server, capsys)
     assert result["failed"] is True
@@ -109,6 +110,6 @@ def test_other_refusals_keep_cloudflares_message(server, capsys, status, code, m
     script(server, {"legacy_id": "pro"}, write_reply=failure(status, (code, message)))
     result = run(server, capsys)
     assert result["failed"] is True
-    assert result["msg"].startswith("POST /zones/%s/healthchecks failed with HTTP %d: [%d] %s" % (ZONE_ID, status, code,
-                                                                                                message)), result["msg"]
+    answer = "POST /zones/%s/healthchecks failed with HTTP %d: [%d] %s" % (ZONE_ID, status, code, message)
+    assert result["msg"].startswith(answer), result["msg"]
     assert "Pro plan" not in result["msg"]
