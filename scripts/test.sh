@@ -118,11 +118,12 @@ trap cleanup EXIT
 trap 'echo "test.sh: interrupted" >&2; exit 130' INT
 trap 'echo "test.sh: terminated" >&2; exit 143' TERM
 
-# Start an emulator on a free port with its own data dir; print its API base URL.
+# Start an emulator on a free port with its own data dir (more emulator.sh options may follow); print its API base URL.
 start_emulator() {
     local dir="$1"
+    shift
     echo "$dir" >>"$EMULATORS"
-    bash scripts/emulator.sh start --port 0 --data-dir "$dir"
+    bash scripts/emulator.sh start --port 0 --data-dir "$dir" "$@"
 }
 
 # pytest over the given paths; a run that collects no test (exit code 5) fails the stage too.
@@ -175,7 +176,8 @@ stage_e2e() {
 
 stage_integration() {
     local url emulator_url dest rc=0
-    url="$(start_emulator "$RUN_DIR/emulator-integration")"
+    # example.com stays on Free (the targets test the Free plan's limits); health checks need a Pro zone.
+    url="$(start_emulator "$RUN_DIR/emulator-integration" --zone example.com --zone pro.example.com:pro)"
     emulator_url="${url%/client/v4}"
     # ansible-test needs the collection at .../ansible_collections/cfops/cloudflare as the real
     # working directory: os.getcwd() resolves the .collections symlink back to the repository,
@@ -190,6 +192,7 @@ cf_emulator_url: $emulator_url
 cf_emulator_admin_token: $(bash scripts/emulator.sh admin-token --data-dir "$RUN_DIR/emulator-integration")
 cf_live: false
 cf_zone: example.com
+cf_paid_zone: pro.example.com
 cf_name_prefix: ""
 EOF
     echo "integration: emulator at $url"
