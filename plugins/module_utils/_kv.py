@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - a Python built without it; kv_entry th
     sqlite3 = None
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._backup_paths import link_problem
-from ansible_collections.cfops.cloudflare.plugins.module_utils._client import build_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareClient, build_path
 from ansible_collections.cfops.cloudflare.plugins.module_utils._data_file import iter_document
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 
@@ -606,6 +606,18 @@ class ReadPool:
             for kind in ("reads", "writes"):
                 self.client.calls[kind] = self.client.calls.get(kind, 0) + client.calls.get(kind, 0)
             client.close()
+
+
+def read_client_factory(params, client):
+    """``make_client`` for a ReadPool: clients with the module's connection options and ``client``'s API budget,
+    refusing writes."""
+    def make_client():
+        reader = CloudflareClient(params["api_token"], base_url=params["api_base_url"], timeout=params["api_timeout"],
+                                  max_retries=params["api_max_retries"], max_retry_time=params["api_max_retry_time"],
+                                  budget=client.budget)
+        reader.writes_allowed = False
+        return reader
+    return make_client
 
 
 class ChangeReport:

@@ -267,7 +267,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.yaml import yaml_load
 
-from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError, CloudflareClient
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import (
     BULK_DELETE_MAX_KEYS,
@@ -286,6 +286,7 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import (
     iter_src,
     namespaces_path,
     normalise_entry,
+    read_client_factory,
     resolve_namespace_id,
     validate_key,
     with_digest,
@@ -361,14 +362,6 @@ class KVEntryModule(CloudflareModule):
     def namespace_missing(self, exc):
         return InvalidInputError("KV namespace %s does not exist in account %s (%s)" % (self.namespace_id, self.account_id, exc))
 
-    def read_client(self):
-        """A client for one thread of the read pool: same options, the same API budget, reads only."""
-        client = CloudflareClient(self.params["api_token"], base_url=self.params["api_base_url"],
-                                  timeout=self.params["api_timeout"], max_retries=self.params["api_max_retries"],
-                                  max_retry_time=self.params["api_max_retry_time"], budget=self.client.budget)
-        client.writes_allowed = False
-        return client
-
     def read_entry(self, key):
         """``{value_bytes, metadata}`` of one key, or None when it does not exist."""
         try:
@@ -433,7 +426,7 @@ class KVEntryModule(CloudflareModule):
         for key, entry in staging.added():
             self.report.add("added", key, after=self.diff_view(entry["value_bytes"], entry["metadata"]))
             writer.add(bulk_write_item(entry))
-        pool = ReadPool(self.client, self.read_client)
+        pool = ReadPool(self.client, read_client_factory(self.params, self.client))
         try:
             for kind, entry, current in self.existing_to_write(pool):
                 before = self.diff_view(current["value_bytes"], current["metadata"]) if current else None
