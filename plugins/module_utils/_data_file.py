@@ -168,8 +168,7 @@ def _iter_yaml(path, load_yaml):
     except ImportError:  # pragma: no cover - ansible-core needs PyYAML; whole-document fallback only
         yaml = None
     if yaml is None:
-        for item in _iter_parsed(load_document(path, load_yaml)):
-            yield item
+        yield from _iter_parsed(load_document(path, load_yaml))
         return
     # The pure-Python loader composes one node at a time (the C loader composes only whole documents); each item
     # is constructed then dropped, so only the current item and the file's anchors stay in memory.

@@ -377,8 +377,7 @@ class KVEntryModule(CloudflareModule):
     def key_pages(self):
         """Pages of the namespace's key listing (``[{name, metadata?}]``), 1,000 keys a call."""
         try:
-            for page in iter_key_pages(self.client, self.path("keys")):
-                yield page
+            yield from iter_key_pages(self.client, self.path("keys"))
         except CloudflareAPIError as exc:
             if exc.status == 404:
                 raise self.namespace_missing(exc) from None

@@ -202,8 +202,8 @@ def test_the_streaming_json_reader_gives_what_json_load_gives(tmp_path, monkeypa
 def test_the_streaming_yaml_reader_gives_items_and_members(tmp_path):
     path = tmp_path / "d.yaml"
     path.write_text("- {key: a, value: '1'}\n- &x {key: b, value: '2'}\n")
-    assert list(_data_file.iter_document(str(path), None)) == [("item", 0, {"key": "a", "value": "1"}),
-                                                              ("item", 1, {"key": "b", "value": "2"})]
+    assert list(_data_file.iter_document(str(path), None)) == [
+        ("item", 0, {"key": "a", "value": "1"}), ("item", 1, {"key": "b", "value": "2"})]
     path.write_text("a: '1'\nb: '2'\n")
     assert [e[:2] for e in _data_file.iter_document(str(path), None)] == [("member", "a"), ("member", "b")]
     path.write_text("")
