@@ -316,7 +316,7 @@ class KVEntryModule(CloudflareModule):
             if params["exclusive"] and params["key"] is not None:
                 raise InvalidInputError("exclusive needs the whole set of entries: use entries or src, not key")
             if params["key"] is not None:
-                self.entry = self.checked(params, "key")
+                self.entry = self.checked({option: params[option] for option in ENTRY_OPTIONS}, "key")
         else:
             if params["entries"] is not None or params["src"] is not None:
                 raise InvalidInputError("entries and src list entries to write (state=present); to delete several keys use keys")
