@@ -131,7 +131,7 @@ def test_changes_limit_caps_the_names_unless_diff_or_vvv(server, capsys, tmp_pat
 
 def test_value_reads_run_through_a_pool_of_at_most_four(server, capsys, tmp_path):
     keys = {"k%04d" % n: ("v%d" % n, None) for n in range(1500)}
-    fake = FakeNamespace(keys, delay=0.05)
+    fake = FakeNamespace(keys, delay=0.2)  # long enough for all 4 to overlap on a loaded machine
     server.handler = fake
     src = jsonl(tmp_path / "e.jsonl", [{"key": k, "value": "v%d" % n if n != 777 else "changed"}
                                        for n, k in enumerate(sorted(keys))])
