@@ -2,6 +2,7 @@
 # Run the local Cloudflare emulator (python -m emulator) in the background.
 #
 #   scripts/emulator.sh start    [--port P] [--edge-port E | --no-edge] [--data-dir D] [--account-id ID] [--token T] [--host H]
+#                                [--zone NAME[:PLAN]]...
 #   scripts/emulator.sh stop     [--data-dir D]
 #   scripts/emulator.sh status   [--data-dir D]
 #   scripts/emulator.sh edge-url [--data-dir D]
@@ -18,6 +19,8 @@
 # `admin-token` prints the token the admin API (/__emulator/*, all but /health) needs as
 # `Authorization: Bearer <token>`; the emulator writes it 0600 in the data dir (exit 3 when absent).
 # --host other than 127.0.0.1 exposes the emulator to the network: it prints a warning (in the log).
+# --zone NAME[:PLAN] (repeatable; plans free, pro, business, enterprise) replaces the default zone example.com
+# on Free: e.g. --zone example.com --zone pro.example.com:pro for features Free zones lack (health checks).
 set -euo pipefail
 
 CALLER_DIR="$PWD"
@@ -25,7 +28,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 usage() {
-    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -44,7 +47,7 @@ while [ $# -gt 0 ]; do
         --edge-port) EDGE_PORT="${2:?--edge-port needs a value}"; shift 2 ;;
         --no-edge) EDGE=0; shift ;;
         --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; shift 2 ;;
-        --account-id|--token|--host) EXTRA+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
+        --account-id|--token|--host|--zone) EXTRA+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
         -h|--help) usage ;;
         *) echo "emulator.sh: unknown argument $1" >&2; usage ;;
     esac

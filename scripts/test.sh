@@ -118,11 +118,12 @@ trap cleanup EXIT
 trap 'echo "test.sh: interrupted" >&2; exit 130' INT
 trap 'echo "test.sh: terminated" >&2; exit 143' TERM
 
-# Start an emulator on a free port with its own data dir; print its API base URL.
+# Start an emulator on a free port with its own data dir (more emulator.sh options may follow); print its API base URL.
 start_emulator() {
     local dir="$1"
+    shift
     echo "$dir" >>"$EMULATORS"
-    bash scripts/emulator.sh start --port 0 --data-dir "$dir"
+    bash scripts/emulator.sh start --port 0 --data-dir "$dir" "$@"
 }
 
 # pytest-xdist workers for the big pytest stages (unit, emulator, e2e): CFOPS_TEST_JOBS, default 2 (the
@@ -191,7 +192,8 @@ stage_e2e() {
 run_integration_shard() {
     local name="$1" url emulator_url dest
     shift
-    url="$(start_emulator "$RUN_DIR/emulator-$name")"
+    # example.com stays on Free (the targets test the Free plan's limits); health checks need a Pro zone.
+    url="$(start_emulator "$RUN_DIR/emulator-$name" --zone example.com --zone pro.example.com:pro)"
     emulator_url="${url%/client/v4}"
     # ansible-test needs the collection at .../ansible_collections/cfops/cloudflare as the real
     # working directory: os.getcwd() resolves the .collections symlink back to the repository,
@@ -206,6 +208,7 @@ cf_emulator_url: $emulator_url
 cf_emulator_admin_token: $(bash scripts/emulator.sh admin-token --data-dir "$RUN_DIR/emulator-$name")
 cf_live: false
 cf_zone: example.com
+cf_paid_zone: pro.example.com
 cf_name_prefix: ""
 EOF
     echo "$name: emulator at $url, targets: $*"

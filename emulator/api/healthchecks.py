@@ -25,6 +25,9 @@ RESOURCE_TABLES = ("healthchecks",)
 INVALID_HEALTHCHECK = 1002
 HEALTHCHECK_NOT_FOUND = 1003
 DUPLICATE_NAME = 1005
+# A Free zone has no health checks (x-cfPlanAvailability free: false; emulator/fidelity/healthchecks.yml): public
+# clients run against Free zones handle 1002 "health checks disabled for zone" (the status 400 is assumed).
+DISABLED_MESSAGE = "health checks disabled for zone"
 
 TYPES = ("HTTP", "HTTPS", "TCP")
 REGIONS = ("WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "IN", "SEAS", "NEAS", "ALL_REGIONS")
@@ -144,6 +147,12 @@ def _name_taken(db, zone_id, name, except_id=""):
         raise ApiError(400, DUPLICATE_NAME, "a health check named %r already exists in this zone" % name)
 
 
+def _require_paid_plan(zone):
+    """Creating or changing a health check needs a Pro plan or higher; reads and deletes still answer."""
+    if zone["plan"] == "free":
+        raise ApiError(400, INVALID_HEALTHCHECK, DISABLED_MESSAGE)
+
+
 def list_healthchecks(req):
     page, per_page = page_window(req, 25, 5, 1000)
     with req.store.read() as db:
@@ -154,9 +163,11 @@ def list_healthchecks(req):
 
 
 def create_healthcheck(req):
-    config = checked(req.json_object(INVALID_HEALTHCHECK))
+    body = req.json_object(INVALID_HEALTHCHECK)
     with req.store.write() as db:
         zone = zone_of(db, req)
+        _require_paid_plan(zone)
+        config = checked(body)
         _name_taken(db, zone["id"], config["name"])
         healthcheck_id, now = new_id(), now_iso()
         db.execute("INSERT INTO healthchecks (id, zone_id, name, body, created_on, modified_on) VALUES (?, ?, ?, ?, ?, ?)",
@@ -174,6 +185,7 @@ def _update(req, merge):
     body = req.json_object(INVALID_HEALTHCHECK)
     with req.store.write() as db:
         zone = zone_of(db, req)
+        _require_paid_plan(zone)
         row = _row(db, zone["id"], req.params["healthcheck_id"])
         if merge:
             current = json.loads(row["body"])

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import json
-import os
 import re
 
 from ansible.module_utils.common.yaml import yaml_load
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
+from ansible_collections.cfops.cloudflare.plugins.module_utils._data_file import load_document
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone, zone_path
@@ -412,14 +411,7 @@ def is_truncated(changes, limit):
 def load_records_src(path, load_yaml):
     """Records from a JSON or YAML file: a list of records, or a mapping whose C(records) is that list
     (what dns_records_info returns). Read by the module itself, so the records never pass through variables."""
-    if not os.path.isfile(path):
-        raise InvalidInputError("src %s is not a file" % path)
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    try:
-        document = json.loads(text) if path.endswith(".json") else load_yaml(text)
-    except Exception as exc:
-        raise InvalidInputError("src %s could not be parsed: %s" % (path, exc)) from None
+    document = load_document(path, load_yaml)
     if isinstance(document, dict) and "records" in document:
         document = document["records"]
     if document is None:

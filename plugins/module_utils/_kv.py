@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import hashlib
 import json
 import os
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+try:
+    import sqlite3
+except ImportError:  # pragma: no cover - a Python built without it; kv_entry then says so
+    sqlite3 = None
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils._backup_paths import link_problem
-from ansible_collections.cfops.cloudflare.plugins.module_utils._client import build_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareClient, build_path
+from ansible_collections.cfops.cloudflare.plugins.module_utils._data_file import iter_document
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 
 # Cloudflare's limits (developers.cloudflare.com/kv/platform/limits).
@@ -260,12 +270,13 @@ def iter_export_file(path):
                 yield where, parse_export_line(line, where)
 
 
-def entries_from_directory(directory):
-    """Entries from a directory tree: each regular file is one key, named by its path relative to
-    ``directory`` with ``/`` separators; UTF-8 contents become text values, others base64.
+def iter_directory(directory):
+    """``(where, entry)`` for each file of a directory tree: each regular file is one key, named by its path
+    relative to ``directory`` with ``/`` separators; UTF-8 contents become text values, others base64. One file
+    is read at a time.
 
-    Nothing is read outside ``directory``: a file symlink must point inside it, a directory symlink is refused."""
-    entries = []
+    Nothing is read outside ``directory``: a file symlink must point inside it, a directory symlink is refused
+    (checked for the whole tree before the first entry)."""
     problems = []
     for root, dirs, files in os.walk(directory):
         dirs.sort()
@@ -283,41 +294,54 @@ def entries_from_directory(directory):
             with open(path, "rb") as handle:
                 data = handle.read()
             try:
-                entries.append({"key": key, "value": data.decode("utf-8"), "base64": False})
+                entry = {"key": key, "value": data.decode("utf-8"), "base64": False}
             except UnicodeDecodeError:
-                entries.append({"key": key, "value": base64.b64encode(data).decode("ascii"), "base64": True})
-    return entries
+                entry = {"key": key, "value": base64.b64encode(data).decode("ascii"), "base64": True}
+            yield "src %s" % path, entry
+
+
+def entries_from_directory(directory):
+    return [entry for _where, entry in iter_directory(directory)]
+
+
+def iter_file(path, load_yaml):
+    """``(where, entry)`` from a file, streaming: ``.jsonl`` (kv_export format), or JSON/YAML holding a list of
+    entries or a mapping of key to string value (read item by item, ``_data_file.iter_document``).
+    ``load_yaml(text)`` parses YAML when PyYAML's streaming loader is missing."""
+    if path.endswith(".jsonl"):
+        for index, (_where, entry) in enumerate(iter_export_file(path)):
+            yield "src[%d]" % index, entry
+        return
+    shape = "src %s must hold a list of entries ({key, value, ...}) or a mapping of key to value" % path
+    for kind, name, value in iter_document(path, load_yaml):
+        if kind == "member":
+            if not isinstance(value, str):
+                raise InvalidInputError("src %s: the value of key %r must be a string (serialise structured data)" % (path, name))
+            yield None, {"key": str(name), "value": value}
+        elif kind == "item" and isinstance(value, dict):
+            yield None, value
+        else:
+            raise InvalidInputError(shape)
 
 
 def entries_from_file(path, load_yaml):
-    """Entries from a file: ``.jsonl`` (kv_export format), or JSON/YAML holding a list of entries or a
-    mapping of key to string value. ``load_yaml(text)`` parses YAML (JSON is YAML too)."""
-    if path.endswith(".jsonl"):
-        return [entry for _where, entry in iter_export_file(path)]
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    try:
-        document = json.loads(text) if path.endswith(".json") else load_yaml(text)
-    except Exception as exc:
-        raise InvalidInputError("src %s could not be parsed: %s" % (path, exc)) from None
-    if isinstance(document, dict):
-        entries = []
-        for key, value in document.items():
-            if not isinstance(value, str):
-                raise InvalidInputError("src %s: the value of key %r must be a string (serialise structured data)" % (path, key))
-            entries.append({"key": str(key), "value": value})
-        return entries
-    if isinstance(document, list) and all(isinstance(item, dict) for item in document):
-        return document
-    raise InvalidInputError("src %s must hold a list of entries ({key, value, ...}) or a mapping of key to value" % path)
+    return [entry for _where, entry in iter_file(path, load_yaml)]
+
+
+def iter_src(path, load_yaml):
+    """``(where, entry)`` of a ``src`` file or directory, one entry in memory at a time."""
+    if os.path.isdir(path):
+        items = iter_directory(path)
+    elif os.path.isfile(path):
+        items = iter_file(path, load_yaml)
+    else:
+        raise InvalidInputError("src %s is neither a file nor a directory" % path)
+    for index, (_where, entry) in enumerate(items):
+        yield "src[%d]" % index, entry
 
 
 def load_src(path, load_yaml):
-    if os.path.isdir(path):
-        return entries_from_directory(path)
-    if os.path.isfile(path):
-        return entries_from_file(path, load_yaml)
-    raise InvalidInputError("src %s is neither a file nor a directory" % path)
+    return [entry for _where, entry in iter_src(path, load_yaml)]
 
 
 def iter_key_pages(client, path, limit=KEYS_LIST_LIMIT, prefix=None):
@@ -392,3 +416,241 @@ def list_all_keys(client, namespace_path):
         for item in page:
             keys[item["name"]] = item.get("metadata")
     return keys
+
+
+# Streaming comparison of a wanted set with a namespace -------------------------------------------------------------
+#
+# The wanted entries and the key listing go into an SQLite file and are joined there, so memory stays bounded
+# whatever the number of keys: SQLite keeps at most its page cache in memory (2,000 KiB by default,
+# https://www.sqlite.org/pragma.html#pragma_cache_size) and walks its key index in order (no sort in memory).
+# The join needs no order from either side: a src file in any order works, and so does a listing in any order
+# (Cloudflare lists keys in the order of their UTF-8 bytes, https://developers.cloudflare.com/kv/api/list-keys/,
+# which is also SQLite's BINARY order: results come sorted the same way either way).
+
+_STAGING_SCHEMA = """
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+PRAGMA temp_store = FILE;
+CREATE TABLE wanted (key TEXT NOT NULL UNIQUE, position TEXT NOT NULL, entry TEXT NOT NULL, metadata TEXT);
+CREATE TABLE listed (key TEXT NOT NULL UNIQUE, metadata TEXT);
+"""
+
+
+class Staging:
+    """The wanted entries (checked, duplicates refused) and the namespace's listing, in a temporary SQLite file."""
+
+    def __init__(self, directory=None):
+        if sqlite3 is None:
+            raise InvalidInputError("kv_entry with entries or src needs Python's sqlite3 module on the host where it runs")
+        handle, self.path = tempfile.mkstemp(prefix="cfops-kv-", suffix=".sqlite3", dir=directory)
+        os.close(handle)
+        self.db = sqlite3.connect(self.path)
+        self.db.executescript(_STAGING_SCHEMA)
+        self.wanted = 0
+
+    def close(self):
+        self.db.close()
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def add_wanted(self, entry, where):
+        """Keep a checked entry (``normalise_entry``); a key listed twice is refused, naming both places."""
+        stored = {"value": entry["value"], "base64": entry["base64"], "metadata": entry["metadata"],
+                  "expiration_ttl": entry["expiration_ttl"], "expiration": entry["expiration"]}
+        try:
+            self.db.execute("INSERT INTO wanted (key, position, entry, metadata) VALUES (?, ?, ?, ?)",
+                            (entry["key"], where, json.dumps(stored), canonical_metadata(entry["metadata"])))
+        except sqlite3.IntegrityError:
+            first = self.db.execute("SELECT position FROM wanted WHERE key = ?", (entry["key"],)).fetchone()[0]
+            raise InvalidInputError("%s: key %r is listed twice (also at %s)" % (where, entry["key"], first)) from None
+        self.wanted += 1
+
+    def add_listed(self, page):
+        """One page of the key listing (``[{name, metadata?}]``)."""
+        self.db.executemany("INSERT OR REPLACE INTO listed (key, metadata) VALUES (?, ?)",
+                            ((item["name"], canonical_metadata(item.get("metadata"))) for item in page))
+
+    def commit(self):
+        self.db.commit()
+
+    def added(self):
+        """``(key, entry)`` of the wanted keys the namespace lacks, sorted."""
+        rows = self.db.execute("SELECT w.key, w.entry FROM wanted w WHERE NOT EXISTS "
+                               "(SELECT 1 FROM listed l WHERE l.key = w.key) ORDER BY w.key")
+        for key, stored in rows:
+            yield key, _stored_entry(key, stored)
+
+    def existing(self, stale_only=False):
+        """``(key, entry, listed_metadata)`` of the wanted keys the namespace has, sorted; with ``stale_only``
+        only those whose listed metadata differs from the wanted metadata (digest=true: the rest are as wanted)."""
+        query = ("SELECT w.key, w.entry, l.metadata FROM wanted w JOIN listed l ON l.key = w.key%s ORDER BY w.key"
+                 % (" WHERE l.metadata IS NOT w.metadata" if stale_only else ""))
+        for key, stored, metadata in self.db.execute(query):
+            yield key, _stored_entry(key, stored), json.loads(metadata) if metadata else None
+
+    def removed(self):
+        """``(key, listed_metadata)`` of the listed keys not wanted, sorted (exclusive=true deletes them)."""
+        rows = self.db.execute("SELECT l.key, l.metadata FROM listed l WHERE NOT EXISTS "
+                               "(SELECT 1 FROM wanted w WHERE w.key = l.key) ORDER BY l.key")
+        for key, metadata in rows:
+            yield key, json.loads(metadata) if metadata else None
+
+
+def _stored_entry(key, stored):
+    entry = json.loads(stored)
+    entry["key"] = key
+    value = entry["value"]
+    entry["value_bytes"] = base64.b64decode(value) if entry["base64"] else value.encode("utf-8")
+    return entry
+
+
+def batched(iterable, size):
+    """Lists of at most ``size`` items of ``iterable``, lazily."""
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class BulkWriter:
+    """Bulk write requests filled up to Cloudflare's limits (10,000 pairs and 100 MB a request, see the SDK's
+    ``kv.namespaces.bulk_update``) and sent as each fills: ``send(items)`` (None in check mode: nothing sent)."""
+
+    def __init__(self, send, max_items=BULK_WRITE_MAX_ITEMS, max_bytes=BULK_WRITE_MAX_BYTES):
+        self.send = send
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self.items = []
+        self.size = 2  # the enclosing []
+        self.requests = 0
+
+    def add(self, item):
+        # As json.dumps sends it by default (ASCII escapes, ", " separators): never less than what goes out.
+        item_size = len(json.dumps(item).encode("utf-8")) + 2
+        if self.items and (len(self.items) >= self.max_items or self.size + item_size >= self.max_bytes):
+            self.flush()
+        self.items.append(item)
+        self.size += item_size
+
+    def flush(self):
+        if self.items:
+            if self.send is not None:
+                self.send(self.items)
+            self.requests += 1
+        self.items = []
+        self.size = 2
+
+
+READ_WORKERS = 4
+
+
+class ReadPool:
+    """Reads on at most ``workers`` threads. Each thread has its own client from ``make_client()`` (its own
+    connection; built with the module's retry options and sharing its API budget, so retries, Retry-After and the
+    controller-wide budget apply as to any call); their calls are added to ``client.calls`` on ``close()``.
+    Results come in the order the jobs were given, at most ``2 * workers`` jobs ahead."""
+
+    def __init__(self, client, make_client, workers=READ_WORKERS):
+        self.client = client
+        self.make_client = make_client
+        self.workers = max(1, int(workers))
+        self._local = threading.local()
+        self._clients = []
+        self._lock = threading.Lock()
+
+    def _thread_client(self):
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self.make_client()
+            with self._lock:
+                self._clients.append(client)
+            self._local.client = client
+        return client
+
+    def map(self, read, jobs):
+        """``(job, read(client, job))`` for each job, in order."""
+        if self.make_client is None or self.workers == 1:
+            for job in jobs:
+                yield job, read(self.client, job)
+            return
+        pending = collections.deque()
+        executor = ThreadPoolExecutor(max_workers=self.workers)
+        try:
+            for job in jobs:
+                pending.append((job, executor.submit(lambda job=job: read(self._thread_client(), job))))
+                if len(pending) >= 2 * self.workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _job, future in pending:
+                future.cancel()
+            executor.shutdown(wait=True)
+
+    def close(self):
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            for kind in ("reads", "writes"):
+                self.client.calls[kind] = self.client.calls.get(kind, 0) + client.calls.get(kind, 0)
+            client.close()
+
+
+def read_client_factory(params, client):
+    """``make_client`` for a ReadPool: clients with the module's connection options and ``client``'s API budget,
+    refusing writes."""
+    def make_client():
+        reader = CloudflareClient(params["api_token"], base_url=params["api_base_url"], timeout=params["api_timeout"],
+                                  max_retries=params["api_max_retries"], max_retry_time=params["api_max_retry_time"],
+                                  budget=client.budget)
+        reader.writes_allowed = False
+        return reader
+    return make_client
+
+
+class ChangeReport:
+    """Counts of the keys added, changed and removed, with the first ``limit`` names of each (all with None), and
+    the diff only when it is shown. Keys must come sorted per kind, so the names kept are the first ones."""
+
+    KINDS = ("added", "changed", "removed")
+
+    def __init__(self, limit, with_diff):
+        self.limit = limit
+        self.counts = dict((kind, 0) for kind in self.KINDS)
+        self.names = dict((kind, []) for kind in self.KINDS)
+        self.before = {} if with_diff else None
+        self.after = {} if with_diff else None
+
+    def add(self, kind, key, before=None, after=None):
+        self.counts[kind] += 1
+        if self.limit is None or len(self.names[kind]) < self.limit:
+            self.names[kind].append(key)
+        if self.before is not None:
+            if before is not None:
+                self.before[key] = before
+            if after is not None:
+                self.after[key] = after
+
+    @property
+    def changed(self):
+        return any(self.counts.values())
+
+    @property
+    def truncated(self):
+        return any(self.counts[kind] > len(self.names[kind]) for kind in self.KINDS)
+
+    def result(self):
+        return {"keys_added": self.names["added"], "keys_changed": self.names["changed"],
+                "keys_removed": self.names["removed"], "counts": dict(self.counts), "changes_truncated": self.truncated}

@@ -17,6 +17,9 @@ description:
   - One read (the zone's health checks) and at most one write; nothing is written when nothing differs.
   - The values are checked before any write (name characters, expected codes, regions, and an interval
     longer than O(timeout) x (O(retries) + 1)).
+  - Health Checks need a Pro plan or higher. On a zone whose plan Cloudflare reports as Free the module fails
+    before any write, in check mode too, naming the zone; when Cloudflare refuses a health check because of the
+    zone's plan, the message says so and quotes Cloudflare's answer.
 author:
   - cfops platform team (@cfops)
 extends_documentation_fragment:
@@ -167,6 +170,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _validate
+from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._zones import resolve_zone, zone_path
@@ -176,6 +180,15 @@ TOP_LEVEL = ("name", "address", "type", "interval", "retries", "timeout", "conse
              "check_regions", "description", "suspended")
 HTTP_KEYS = ("path", "method", "port", "expected_codes", "expected_body", "header", "follow_redirects", "allow_insecure")
 PER_PAGE = 100
+# The plans without health checks: the Free plan's ids (plan.legacy_id of types/zones/zone.py; the rate plan ids of
+# types/shared/rate_plan.py). Any other plan, or none, is left to Cloudflare (emulator/fidelity/healthchecks.yml).
+FREE_PLANS = ("free", "partners_free")
+# How a refusal because of the plan reads, whatever its status and code: 1002 "health checks disabled for zone" is
+# what public clients see on Free zones; the others are the wording of Cloudflare's other plan-gated features.
+PLAN_REFUSAL = re.compile(r"health ?checks? (?:are |is )?(?:disabled|not (?:enabled|available|allowed|entitled|included))"
+                          r"|not entitled|entitlement|upgrade|plan type|(?:your|this|current|zone'?s?) plan"
+                          r"|(?:paid|pro|higher) plan|requires? an? (?:pro|paid|higher)", re.I)
+NEEDS_PRO = "Health Checks need a Pro plan or higher (Pro, Business or Enterprise)"
 
 
 def desired_body(params):
@@ -260,11 +273,40 @@ class HealthcheckModule(CloudflareModule):
         body = desired_body(self.params) if self.params["state"] == "present" else None
         zone = resolve_zone(self.client, self.params["zone"], self.account_id)
         self.path = zone_path(zone["id"], "healthchecks")
-        current = self.find()
-        if body is None:
-            self.absent_from(current)
-        else:
-            self.present_as(current, body)
+        plan = self.plan_of(zone) if body is not None else zone["plan"]  # deleting needs no plan
+        if body is not None and plan in FREE_PLANS:
+            raise InvalidInputError("health check %r: zone %r is on the Free plan (Cloudflare reports its plan as %r), "
+                                    "and %s: upgrade the zone or leave its health checks out. Nothing was changed."
+                                    % (self.params["name"], zone["name"], self.plan_name or plan, NEEDS_PRO))
+        try:
+            current = self.find()
+            if body is None:
+                self.absent_from(current)
+            else:
+                self.present_as(current, body)
+        except CloudflareAPIError as exc:
+            raise self.explained(exc, zone["name"], plan)
+
+    plan_name = None
+
+    def plan_of(self, zone):
+        """The zone's plan id (legacy_id), None when Cloudflare does not say. ``resolve_zone`` reads an absent
+        plan as free (right for the DNS batch size), so a free one is confirmed once before it is refused."""
+        if zone["plan"] not in FREE_PLANS:
+            return zone["plan"]
+        plan = (self.client.get(zone_path(zone["id"])) or {}).get("plan") or {}
+        self.plan_name = plan.get("name")
+        return plan.get("legacy_id") or None
+
+    def explained(self, exc, zone_name, plan):
+        """``exc`` with a message that names the plan as the cause when Cloudflare refused because of it."""
+        text = " ".join(str(error.get("message", "")) for error in exc.errors) or exc.message
+        if exc.status is None or not 400 <= exc.status < 500 or exc.status == 429 or not PLAN_REFUSAL.search(text):
+            return exc
+        return exc.with_message("health check %r: Cloudflare refused it because of the plan of zone %r (%s): %s, and "
+                                "this zone's plan or subscription does not include them. Cloudflare answered: %s"
+                                % (self.params["name"], zone_name, "plan %s" % plan if plan else "plan not reported",
+                                   NEEDS_PRO, exc.message))
 
     def find(self):
         for item in self.client.list_pages(self.path, per_page=PER_PAGE):

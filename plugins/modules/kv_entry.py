@@ -20,11 +20,19 @@ description:
     cost a key listing (ceil(K/1000) calls for K keys in the namespace) and value reads of 100 keys per
     call (C(POST .../bulk/get) with metadata) for the keys that exist; values that are not UTF-8 cost one
     more read each. Comparing values read this way is cheaper than rewriting (KV has no value hashes).
+    With O(digest=true) a no-op reads only the key listing.
+  - Value reads run at most 4 at a time, each with the module's retry options (O(api_max_retries),
+    O(api_max_retry_time)) and the controller's shared API budget.
+  - Memory stays bounded whatever the number of keys. O(src) is read one entry at a time (a top-level
+    list or mapping of a JSON or YAML file, a C(.jsonl) file line by line); the entries and the key listing
+    are compared in a temporary SQLite file in the module's temporary directory, in any order; writes and
+    deletions are sent as each bulk request fills. That file takes about the size of the entries on disk.
   - Every entry is checked against Cloudflare's limits before any write (key up to 512 bytes,
     value up to 25 MiB, metadata up to 1,024 bytes serialised, O(expiration_ttl) at least 60);
     the error names the key.
   - The diff lists the keys added, changed and removed with a SHA-256 digest of their values and
-    their metadata; with O(secret=false) it shows text values too.
+    their metadata; with O(secret=false) it shows text values too. It is built only with C(--diff).
+  - The result names at most O(changes_limit) keys of each kind; RV(counts) has the totals.
 author:
   - cfops platform team (@cfops)
 extends_documentation_fragment:
@@ -108,6 +116,7 @@ options:
       - A C(.json), C(.yaml) or C(.yml) file holds either a list of entries (the fields of O(entries)) or a
         mapping of key to string value.
       - A C(.jsonl) file is a M(cfops.cloudflare.kv_export) file.
+      - The entries may come in any order; a key listed twice is refused before any write.
       - A directory makes one entry per regular file, recursively; the key is the file's path relative to
         O(src) with C(/) separators (C(src/config/flags.json) becomes key C(config/flags.json)). A file
         whose contents are valid UTF-8 becomes a text value, any other a binary (base64) value.
@@ -136,6 +145,15 @@ options:
       - A value changed by another tool without updating the digest is not noticed; use V(false) when others write the namespace.
     type: bool
     default: false
+    version_added: 1.2.0
+  changes_limit:
+    description:
+      - At most this many keys in each of RV(keys_added), RV(keys_changed) and RV(keys_removed), the first
+        in sorted order. RV(counts) always has the totals and RV(changes_truncated) says whether a list was cut.
+      - With C(--diff) or verbosity 3 (C(-vvv)) and above, the lists are complete.
+      - V(0) returns empty lists. The same option as M(cfops.cloudflare.dns_records) has.
+    type: int
+    default: 100
     version_added: 1.2.0
   state:
     description:
@@ -192,23 +210,41 @@ namespace_id:
   type: str
   sample: 0f2ac74b498b48028cb68387c421e279
 keys_added:
-  description: Keys written that did not exist, sorted.
+  description:
+    - Keys written that did not exist, sorted (in check mode, that would be written).
+    - At most O(changes_limit) of them unless the task runs with C(--diff) or C(-vvv); RV(counts) has the total.
   returned: success
   type: list
   elements: str
   sample: [book:2]
 keys_changed:
-  description: Existing keys written because their value or metadata differed, sorted.
+  description:
+    - Existing keys written because their value or metadata differed, sorted.
+    - At most O(changes_limit) of them unless the task runs with C(--diff) or C(-vvv); RV(counts) has the total.
   returned: success
   type: list
   elements: str
   sample: [book:1]
 keys_removed:
-  description: Keys deleted, sorted.
+  description:
+    - Keys deleted, sorted.
+    - At most O(changes_limit) of them unless the task runs with C(--diff) or C(-vvv); RV(counts) has the total.
   returned: success
   type: list
   elements: str
   sample: []
+counts:
+  description: How many keys were (or in check mode would be) added, changed and removed.
+  returned: success
+  type: dict
+  sample: {added: 1, changed: 1, removed: 0}
+  version_added: 1.2.0
+changes_truncated:
+  description: Whether RV(keys_added), RV(keys_changed) or RV(keys_removed) was cut at O(changes_limit).
+  returned: success
+  type: bool
+  sample: false
+  version_added: 1.2.0
 api_calls:
   description: The number of Cloudflare API calls the module made.
   returned: always
@@ -235,18 +271,22 @@ from ansible_collections.cfops.cloudflare.plugins.module_utils._client import Cl
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import (
     BULK_DELETE_MAX_KEYS,
+    BULK_GET_MAX_KEYS,
     KEY_NOT_FOUND_CODE,
-    KEYS_LIST_LIMIT,
+    BulkWriter,
+    ChangeReport,
+    ReadPool,
+    Staging,
+    batched,
     bulk_get,
     bulk_write_item,
-    chunk_bulk_write,
-    chunks,
     digest_view,
-    listed_as_written,
-    load_src,
+    entry_matches,
+    iter_key_pages,
+    iter_src,
     namespaces_path,
-    normalise_entries,
-    plan_entries,
+    normalise_entry,
+    read_client_factory,
     resolve_namespace_id,
     validate_key,
     with_digest,
@@ -259,9 +299,15 @@ ENTRY_OPTIONS = ("key", "value", "metadata", "expiration_ttl", "expiration", "ba
 class KVEntryModule(CloudflareModule):
 
     namespace_id = None
+    staging = None
 
     def execute(self):
         params = self.params
+        if params["changes_limit"] < 0:
+            raise InvalidInputError("changes_limit must be 0 or more, got %d" % params["changes_limit"])
+        # Full lists only when asked (--diff, -vvv), as dns_records: a million-key sync must not echo megabytes.
+        limit = None if self.module._diff or self.module._verbosity >= 3 else params["changes_limit"]
+        self.report = ChangeReport(limit, with_diff=self.module._diff)
         if params["state"] == "present":
             if params["keys"] is not None:
                 raise InvalidInputError("keys lists keys to delete (state=absent); to write several entries use entries")
@@ -269,15 +315,8 @@ class KVEntryModule(CloudflareModule):
                 raise InvalidInputError("value is required with key when state is present")
             if params["exclusive"] and params["key"] is not None:
                 raise InvalidInputError("exclusive needs the whole set of entries: use entries or src, not key")
-            if params["src"] is not None:
-                items, option = load_src(params["src"], yaml_load), "src"
-            elif params["entries"] is not None:
-                items, option = params["entries"], "entries"
-            else:
-                items, option = [{o: params[o] for o in ENTRY_OPTIONS}], "key"
-            self.entries = normalise_entries(items, time.time, option=option)
-            if params["digest"]:
-                self.entries = [with_digest(entry, "%s[%d]" % (option, index)) for index, entry in enumerate(self.entries)]
+            if params["key"] is not None:
+                self.entry = self.checked({option: params[option] for option in ENTRY_OPTIONS}, "key")
         else:
             if params["entries"] is not None or params["src"] is not None:
                 raise InvalidInputError("entries and src list entries to write (state=present); to delete several keys use keys")
@@ -286,9 +325,33 @@ class KVEntryModule(CloudflareModule):
             self.delete_keys = [params["key"]] if params["key"] is not None else params["keys"]
             for index, key in enumerate(self.delete_keys):
                 validate_key(key, "key" if params["key"] is not None else "keys[%d]" % index)
-        self.namespace_id = self.resolve_namespace()
-        self.result["namespace_id"] = self.namespace_id
-        super().execute()
+        try:
+            if params["state"] == "present" and params["key"] is None:
+                self.stage_entries()  # every entry checked, duplicates refused: before any call
+            self.namespace_id = self.resolve_namespace()
+            self.result["namespace_id"] = self.namespace_id
+            super().execute()
+        finally:
+            if self.staging is not None:
+                self.staging.close()
+        self.result.update(self.report.result())
+        if self.report.before is not None:
+            self.set_diff(self.report.before, self.report.after)
+
+    def checked(self, item, where):
+        entry = normalise_entry(item, time.time, where)
+        return with_digest(entry, where) if self.params["digest"] else entry
+
+    def stage_entries(self):
+        """The wanted entries, streamed from src (or entries) into an SQLite file: memory bounded whatever N."""
+        if self.params["src"] is not None:
+            items = iter_src(self.params["src"], yaml_load)
+        else:
+            items = (("entries[%d]" % index, item) for index, item in enumerate(self.params["entries"]))
+        self.staging = Staging(getattr(self.module, "tmpdir", None))
+        for where, item in items:
+            self.staging.add_wanted(self.checked(item, where), where)
+        self.staging.commit()
 
     def resolve_namespace(self):
         return resolve_namespace_id(self.client, self.account_id, self.params["namespace_id"], self.params["namespace"])
@@ -311,60 +374,97 @@ class KVEntryModule(CloudflareModule):
             raise self.namespace_missing(exc) from None
         return {"value_bytes": response.content, "metadata": self.client.get(self.path("metadata", key))}
 
-    def list_keys(self):
-        """``{key: metadata}`` of every key in the namespace."""
+    def key_pages(self):
+        """Pages of the namespace's key listing (``[{name, metadata?}]``), 1,000 keys a call."""
         try:
-            listed = self.client.list_cursor(self.path("keys"), limit=KEYS_LIST_LIMIT)
+            yield from iter_key_pages(self.client, self.path("keys"))
         except CloudflareAPIError as exc:
             if exc.status == 404:
                 raise self.namespace_missing(exc) from None
             raise
-        return {item["name"]: item.get("metadata") for item in listed}
+
+    def send_writes(self, items):
+        self.client.put(self.path("bulk"), json=items)
+
+    def send_deletes(self, keys):
+        self.client.post(self.path("bulk", "delete"), json=keys, idempotent=True)
 
     def present(self):
-        existing = {}
-        if self.params["key"] is not None:
-            key = self.entries[0]["key"]
-            found = self.read_entry(key)
-            current = {key: found} if found is not None else {}
-        elif self.params["digest"]:
-            # The listing carries each key's metadata, digest included: no value is read for a key written as
-            # wanted; another existing key is rewritten (its value read only for the diff's "before").
-            existing = self.list_keys()
-            stale = [e["key"] for e in self.entries if e["key"] in existing and not listed_as_written(e, existing[e["key"]])]
-            if self.module._diff:
-                current = bulk_get(self.client, self.path(), stale)
+        try:
+            if self.params["key"] is not None:
+                self.present_one(self.entry)
             else:
-                current = dict((key, {"value_bytes": b"", "metadata": existing[key]}) for key in stale)
-            current.update((e["key"], {"value_bytes": e["value_bytes"], "metadata": e["metadata"]})
-                           for e in self.entries if e["key"] in existing and e["key"] not in current)
+                self.present_many()
+        except CloudflareAPIError as exc:
+            # A missing namespace may also answer a key read with 10009 (wrangler's tests mock it so): the write says.
+            if exc.status == 404:
+                raise self.namespace_missing(exc) from None
+            raise
+
+    def present_one(self, entry):
+        current = self.read_entry(entry["key"])
+        if entry_matches(entry, current):
+            return
+        self.mark_changed()
+        if current is None:
+            self.report.add("added", entry["key"], after=self.diff_view(entry["value_bytes"], entry["metadata"]))
         else:
-            existing = self.list_keys()
-            current = bulk_get(self.client, self.path(), [entry["key"] for entry in self.entries if entry["key"] in existing])
-        added, changed = plan_entries(self.entries, current)
-        to_write = sorted(added + changed, key=lambda entry: entry["key"])
-        to_delete = sorted(set(existing) - {entry["key"] for entry in self.entries}) if self.params["exclusive"] else []
-        if to_write or to_delete:
+            self.report.add("changed", entry["key"], before=self.diff_view(current["value_bytes"], current["metadata"]),
+                            after=self.diff_view(entry["value_bytes"], entry["metadata"]))
+        if not self.check_mode:
+            self.send_writes([bulk_write_item(entry)])
+
+    def present_many(self):
+        """Stream the comparison: the listing into the staging file, then added, changed and removed keys in
+        sorted order, each written or deleted in bulk requests as they fill."""
+        staging = self.staging
+        for page in self.key_pages():
+            staging.add_listed(page)
+        staging.commit()
+        writer = BulkWriter(None if self.check_mode else self.send_writes)
+        for key, entry in staging.added():
+            self.report.add("added", key, after=self.diff_view(entry["value_bytes"], entry["metadata"]))
+            writer.add(bulk_write_item(entry))
+        pool = ReadPool(self.client, read_client_factory(self.params, self.client))
+        try:
+            for kind, entry, current in self.existing_to_write(pool):
+                before = self.diff_view(current["value_bytes"], current["metadata"]) if current else None
+                self.report.add(kind, entry["key"], before=before, after=self.diff_view(entry["value_bytes"], entry["metadata"]))
+                writer.add(bulk_write_item(entry))
+        finally:
+            pool.close()
+        writer.flush()
+        if self.params["exclusive"]:
+            self.delete((key, {"metadata": metadata or None}) for key, metadata in staging.removed())
+        if self.report.changed:
             self.mark_changed()
-            if not self.check_mode:
-                try:
-                    for batch in chunk_bulk_write([bulk_write_item(entry) for entry in to_write]):
-                        self.client.put(self.path("bulk"), json=batch)
-                    for batch in chunks(to_delete, BULK_DELETE_MAX_KEYS):
-                        self.client.post(self.path("bulk", "delete"), json=batch, idempotent=True)
-                except CloudflareAPIError as exc:
-                    # A missing namespace may also answer a key read with 10009 (wrangler's tests mock it so): the write says.
-                    if exc.status == 404:
-                        raise self.namespace_missing(exc) from None
-                    raise
-        before = {entry["key"]: self.diff_view(current[entry["key"]]["value_bytes"], current[entry["key"]]["metadata"])
-                  for entry in changed}
-        before.update({key: {"metadata": existing[key] or None} for key in to_delete})
-        self.set_diff(before, {entry["key"]: self.diff_view(entry["value_bytes"], entry["metadata"]) for entry in to_write})
-        self.result.update(keys_added=sorted(e["key"] for e in added), keys_changed=sorted(e["key"] for e in changed),
-                           keys_removed=to_delete)
+
+    def existing_to_write(self, pool):
+        """``(kind, entry, current)`` for each listed wanted key to write, sorted: ``changed`` when it holds another
+        value or metadata, ``added`` when it went (deleted or expired) since it was listed.
+
+        digest=true: the listing's metadata (digest included) decides and no value is read; ``current`` is read
+        (for the diff's "before") only with --diff. Otherwise values are read 100 keys a call through the pool."""
+        digest = self.params["digest"]
+        rows = self.staging.existing(stale_only=digest)
+        if digest and self.report.before is None:
+            for _key, entry, _listed in rows:
+                yield "changed", entry, None
+            return
+
+        def read(client, batch):
+            return bulk_get(client, self.path(), [key for key, _entry, _listed in batch])
+        for batch, found in pool.map(read, batched(rows, BULK_GET_MAX_KEYS)):
+            for key, entry, _listed in batch:
+                current = found.get(key)
+                if current is None:
+                    yield "added", entry, None
+                elif digest or not entry_matches(entry, current):
+                    yield "changed", entry, current
 
     def diff_view(self, value_bytes, metadata):
+        if self.report.before is None:
+            return None  # the diff is built only when it is shown
         view = digest_view(value_bytes, metadata)
         if not self.params["secret"]:
             try:
@@ -373,23 +473,34 @@ class KVEntryModule(CloudflareModule):
                 pass  # binary: the digest says enough
         return view
 
+    def delete(self, keys_and_views):
+        """Delete ``(key, before_view)`` in bulk calls of 10,000 keys as they come (sorted)."""
+        pending = []
+        for key, view in keys_and_views:
+            self.report.add("removed", key, before=view if self.report.before is not None else None)
+            pending.append(key)
+            if len(pending) >= BULK_DELETE_MAX_KEYS:
+                self.flush_deletes(pending)
+                pending = []
+        self.flush_deletes(pending)
+
+    def flush_deletes(self, keys):
+        if keys:
+            self.mark_changed()
+            if not self.check_mode:
+                self.send_deletes(keys)
+
     def absent(self):
         if self.params["key"] is not None:
             found = self.read_entry(self.params["key"])
-            current = {self.params["key"]: found} if found is not None else {}
-            to_delete = sorted(current)
-            digests = {key: digest_view(entry["value_bytes"], entry["metadata"]) for key, entry in current.items()}
+            views = [(self.params["key"], digest_view(found["value_bytes"], found["metadata"]))] if found else []
         else:
-            existing = self.list_keys()
-            to_delete = sorted(set(self.delete_keys) & set(existing))
-            digests = {key: {"metadata": existing[key] or None} for key in to_delete}
-        if to_delete:
-            self.mark_changed()
-            if not self.check_mode:
-                for batch in chunks(to_delete, BULK_DELETE_MAX_KEYS):
-                    self.client.post(self.path("bulk", "delete"), json=batch, idempotent=True)
-        self.set_diff(digests, {})
-        self.result.update(keys_added=[], keys_changed=[], keys_removed=to_delete)
+            wanted = set(self.delete_keys)
+            listed = {}
+            for page in self.key_pages():
+                listed.update((item["name"], item.get("metadata")) for item in page if item["name"] in wanted)
+            views = [(key, {"metadata": listed[key] or None}) for key in sorted(listed)]
+        self.delete(views)
 
 
 def main():
@@ -420,6 +531,7 @@ def main():
             exclusive=dict(type="bool", default=False),
             secret=dict(type="bool", default=True),
             digest=dict(type="bool", default=False),
+            changes_limit=dict(type="int", default=100),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         mutually_exclusive=[("namespace_id", "namespace"), ("key", "entries", "keys", "src"),

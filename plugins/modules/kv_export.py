@@ -15,7 +15,8 @@ description:
     expiration to O(dest) as JSON Lines, one key per line in key order (format version 1, described in
     the collection's C(docs/data.md)); restore it with M(cfops.cloudflare.kv_import).
   - Streams. Keys are listed 1,000 per call (cursor paging) and values read 100 per call
-    (C(POST .../bulk/get) with metadata); only one page of values is held in memory.
+    (C(POST .../bulk/get) with metadata), at most 4 calls at a time (each with the module's retry options
+    and the controller's shared API budget); at most 8 calls' values are held in memory.
     N keys cost ceil(N/1000) list calls and ceil(N/100) value calls, plus one call per value that is not UTF-8.
   - Values that are not valid UTF-8 are base64-encoded (C(base64) true on their line).
   - The file is written to a temporary file next to O(dest) and moved into place when complete.
@@ -115,11 +116,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.cfops.cloudflare.plugins.module_utils._kv import (
+    BULK_GET_MAX_KEYS,
     KEYS_LIST_LIMIT,
+    ReadPool,
+    batched,
     bulk_get,
     export_line,
     iter_key_pages,
     namespaces_path,
+    read_client_factory,
     resolve_namespace_id,
 )
 from ansible_collections.cfops.cloudflare.plugins.module_utils._module import CloudflareModule
@@ -162,14 +167,18 @@ class KVExportModule(CloudflareModule):
     def write_entries(self, namespace_path, out):
         digest = hashlib.sha256()
         count = size = 0
+        pool = ReadPool(self.client, read_client_factory(self.params, self.client))
         try:
-            for page in iter_key_pages(self.client, namespace_path + "/keys", KEYS_LIST_LIMIT, self.params["prefix"]):
-                values = bulk_get(self.client, namespace_path, [item["name"] for item in page])
-                for item in page:
-                    entry = values.get(item["name"])
+            names = (item["name"] for page in iter_key_pages(self.client, namespace_path + "/keys", KEYS_LIST_LIMIT,
+                                                             self.params["prefix"]) for item in page)
+            # Values read 100 keys a call, at most 4 calls at a time, written in the listing's order.
+            for batch, values in pool.map(lambda client, batch: bulk_get(client, namespace_path, batch),
+                                          batched(names, BULK_GET_MAX_KEYS)):
+                for name in batch:
+                    entry = values.get(name)
                     if entry is None:
                         continue  # deleted or expired since it was listed
-                    line = export_line(item["name"], entry["value_bytes"], entry["metadata"], entry["expiration"])
+                    line = export_line(name, entry["value_bytes"], entry["metadata"], entry["expiration"])
                     out.write(line)
                     digest.update(line)
                     size += len(line)
@@ -179,6 +188,8 @@ class KVExportModule(CloudflareModule):
                 raise InvalidInputError("KV namespace %s does not exist in account %s (%s)"
                                         % (namespace_path.rsplit("/", 1)[-1], self.account_id, exc)) from None
             raise
+        finally:
+            pool.close()
         return count, size, digest.hexdigest()
 
 

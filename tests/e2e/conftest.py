@@ -11,6 +11,7 @@ from tests.support.emulator import EmulatorProcess
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
+PAID_ZONE = "pro.example.com"
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)", re.M)
 
 
@@ -61,7 +62,10 @@ def run_playbook(emulator, *args, playbook="playbooks/deploy.yml", inventory="in
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     # With the edge: playbooks/deploy.yml gates each release on the Worker's real responses.
-    with EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("emulator")), edge=True, startup_timeout=90) as emu:
+    # example.com on Free (the Free plan's limits are tested on it) and a Pro zone for what Free zones lack
+    # (health checks: PAID_ZONE).
+    with EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("emulator")), edge=True, startup_timeout=90,
+                         zones=["example.com", PAID_ZONE + ":pro"]) as emu:
         yield emu
 
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.e2e.conftest import run_playbook
+from tests.e2e.conftest import PAID_ZONE, run_playbook
 from tests.e2e.test_backup_restore import Api, backup_vars, fill, snapshot, wipe
 
 # CFOPS_FAULT_SEED explores other fault sequences; the default is the one the suite runs.
@@ -66,7 +66,9 @@ def test_deploy_converges_under_faults(fresh):
 
 @pytest.mark.timeout(300)
 def test_security_converges_under_faults(fresh):
-    assert_the_faults_hit(converges_in_one_run_then_changes_nothing(fresh, playbook="playbooks/security.yml"))
+    # On the Pro zone: health checks need a Pro plan or higher.
+    assert_the_faults_hit(converges_in_one_run_then_changes_nothing(fresh, "-e", "edge_security_zone=" + PAID_ZONE,
+                                                                    playbook="playbooks/security.yml"))
 
 
 @pytest.mark.timeout(400)

@@ -29,6 +29,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.cfops.cloudflare.plugins.module_utils import _release
 from ansible_collections.cfops.cloudflare.plugins.module_utils._client import CloudflareClient
 from tests.support.emulator import EmulatorProcess
+from tests.e2e.conftest import PAID_ZONE  # health checks need a Pro plan or higher
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(REPO, "plugins", "modules")) if f.endswith(".py"))
@@ -38,7 +39,7 @@ WORKER_JS = "export default { async fetch() { return new Response('attributes ' 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
-    with EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("emulator"))) as emu:
+    with EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("emulator")), zones=["example.com", PAID_ZONE + ":pro"]) as emu:
         yield emu
 
 
@@ -158,7 +159,7 @@ ROWS = [
     Row("dns_zone_export", lambda ctx: {"zone": "example.com", "dest": ctx.path("example.com.zone")}),
     Row("dns_zone_import", lambda ctx: {"zone": "example.com", "src": ctx.file(
         "import.zone", "$ORIGIN example.com.\nattrs3 300 IN A 192.0.2.12\n")}),
-    Row("healthcheck", {"zone": "example.com", "name": "attrs-health", "address": "books.example.com"}),
+    Row("healthcheck", {"zone": PAID_ZONE, "name": "attrs-health", "address": "books.example.com"}),
     Row("kv_entry", {"namespace": "attrs-kv", "key": "book:2", "value": "Emma"}, setup=(NAMESPACE,)),
     Row("kv_export", lambda ctx: {"namespace": "attrs-kv", "dest": ctx.path("kv.json")}, setup=(NAMESPACE, ENTRY),
         idempotent=False),
@@ -272,8 +273,8 @@ ABSENT = [
     ("d1_database", "database", {"name": "attrs-db"}, (DB,)),
     ("dns_record", "record", {"zone": "example.com", "name": "attrs", "type": "A"},
      (("dns_record", {"zone": "example.com", "name": "attrs", "type": "A", "content": "192.0.2.10"}),)),
-    ("healthcheck", "healthcheck", {"zone": "example.com", "name": "attrs-health"},
-     (("healthcheck", {"zone": "example.com", "name": "attrs-health", "address": "books.example.com"}),)),
+    ("healthcheck", "healthcheck", {"zone": PAID_ZONE, "name": "attrs-health"},
+     (("healthcheck", {"zone": PAID_ZONE, "name": "attrs-health", "address": "books.example.com"}),)),
     ("kv_namespace", "namespace", {"title": "attrs-kv"}, (NAMESPACE,)),
     ("queue", "queue", {"name": "attrs-tasks"}, (QUEUE,)),
     ("queue_consumer", "consumer", {"queue": "attrs-tasks", "script": "attrs-worker"},

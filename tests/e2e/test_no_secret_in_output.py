@@ -178,7 +178,8 @@ def test_modules_and_security_playbook_at_vvvv_diff_show_no_marked_secret(tmp_pa
         "kv", "kv_rotated", "kv_entries", "header", "header_rotated", "worker", "worker_secret",
         "worker_secret_rotated", "r2_content", "d1")}
     marks["header"] = "Bearer " + marks["header"]
-    with EmulatorProcess(data_dir=str(tmp_path / "emu"), token=token) as emu:
+    # example.com on Pro: health checks need a Pro plan or higher.
+    with EmulatorProcess(data_dir=str(tmp_path / "emu"), token=token, zones=["example.com:pro"]) as emu:
         (tmp_path / "worker.js").write_text(WORKER_JS)
         (tmp_path / "modules.yml").write_text(MODULES_PLAYBOOK)
         (tmp_path / "hosts.ini").write_text("local ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)

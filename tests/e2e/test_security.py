@@ -1,11 +1,14 @@
-"""playbooks/security.yml for real: zone settings, WAF, rate limits, headers and health checks on the emulator."""
+"""playbooks/security.yml for real: zone settings, WAF, rate limits, headers and health checks on the emulator.
+
+Health checks need a Pro plan or higher: the playbook runs on the emulator's Pro zone (PAID), and on the Free
+example.com it fails before any write, saying so."""
 import json
 
 import httpx
 import pytest
 
 from emulator.api.zones import zone_id_for
-from tests.e2e.conftest import run_playbook
+from tests.e2e.conftest import PAID_ZONE, run_playbook
 
 pytestmark = pytest.mark.slow
 PLAYBOOK = "playbooks/security.yml"
@@ -17,16 +20,19 @@ def api_get(emulator, path):
     return response
 
 
-def zone_path(emulator, *rest):
-    return "/".join(["/zones", zone_id_for(emulator.account_id, "example.com")] + list(rest))
+def zone_path(emulator, *rest, zone=PAID_ZONE):
+    return "/".join(["/zones", zone_id_for(emulator.account_id, zone)] + list(rest))
 
 
 def extra_vars(**values):
     return ["-e", json.dumps(values)]
 
 
+PAID = extra_vars(edge_security_zone=PAID_ZONE)
+
+
 def test_security_playbook_applies_then_changes_nothing(fresh):
-    first = run_playbook(fresh, playbook=PLAYBOOK)
+    first = run_playbook(fresh, *PAID, playbook=PLAYBOOK)
     assert first.rc == 0, first.output
     assert first.changed > 0
 
@@ -46,19 +52,19 @@ def test_security_playbook_applies_then_changes_nothing(fresh):
     assert (health["name"], health["http_config"]["path"]) == ("books-api-health", "/health")
 
     fresh.reset_calls()
-    second = run_playbook(fresh, playbook=PLAYBOOK)
+    second = run_playbook(fresh, *PAID, playbook=PLAYBOOK)
     assert second.rc == 0, second.output
     assert second.changed == 0, second.stdout
     assert fresh.calls()["writes"] == 0
 
 
 def test_reordered_rules_keep_their_ids(fresh):
-    assert run_playbook(fresh, playbook=PLAYBOOK).rc == 0
+    assert run_playbook(fresh, *PAID, playbook=PLAYBOOK).rc == 0
     path = zone_path(fresh, "rulesets/phases/http_request_firewall_custom/entrypoint")
     before = {rule["ref"]: rule["id"] for rule in api_get(fresh, path).json()["result"]["rules"]}
     rules = [{"ref": "challenge-bad-reputation", "expression": "cf.threat_score gt 20", "action": "managed_challenge"},
              {"ref": "block-cms-probes", "expression": 'starts_with(http.request.uri.path, "/wp-")', "action": "block"}]
-    run = run_playbook(fresh, *extra_vars(edge_security_waf_rules=rules), playbook=PLAYBOOK)
+    run = run_playbook(fresh, *PAID, *extra_vars(edge_security_waf_rules=rules), playbook=PLAYBOOK)
     assert run.rc == 0, run.output
     after = api_get(fresh, path).json()["result"]["rules"]
     assert [(rule["ref"], rule["id"]) for rule in after] == [(ref, before[ref]) for ref in
@@ -78,10 +84,21 @@ def test_reordered_rules_keep_their_ids(fresh):
     ({"edge_security_settings": {"ssl": "strictest"}}, "setting ssl: 'strictest' is not one of off, flexible, full, strict"),
 ])
 def test_bad_input_fails_before_any_write(fresh, variables, message):
+    # On the Free example.com: its rate limit periods are the Free plan's, and the bad input fails first.
     run = run_playbook(fresh, *extra_vars(**variables), playbook=PLAYBOOK)
     assert run.rc != 0
     assert message in run.output
     assert fresh.calls()["writes"] == 0  # not even the DNS records: the edge checks run first
+
+
+def test_health_checks_on_a_free_zone_fail_before_any_write_saying_why(fresh):
+    run = run_playbook(fresh, playbook=PLAYBOOK)
+    assert run.rc != 0
+    assert ("health check 'books-api-health': zone 'example.com' is on the Free plan (Cloudflare reports its plan as "
+            "'Free Website'), and Health Checks need a Pro plan or higher (Pro, Business or Enterprise): upgrade the "
+            "zone or leave its health checks out. Nothing was changed.") in run.output
+    assert fresh.calls()["writes"] == 0  # the check pass stops it: not even the DNS records or the settings
+    assert api_get(fresh, zone_path(fresh, "healthchecks", zone="example.com")).json()["result"] == []
 
 
 def test_prod_needs_confirmation(fresh):

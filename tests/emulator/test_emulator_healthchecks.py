@@ -1,12 +1,34 @@
-"""Health checks: create with defaults, list, replace, patch, delete, validation."""
+"""Health checks: create with defaults, list, replace, patch, delete, validation, and the refusal on a Free zone."""
 import pytest
 
 from emulator.api.zones import zone_id_for
 from tests.emulator.helpers import error_codes
+from tests.emulator.schema import SchemaValidator
+from tests.support.emulator import EmulatorProcess
+
+PAID_ZONE = "paid.example.com"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    # Health checks need a Pro plan or higher: the tests work on a Pro zone; example.com stays on Free.
+    with EmulatorProcess(data_dir=str(tmp_path_factory.mktemp("healthchecks")),
+                         zones=["example.com", PAID_ZONE + ":pro"]) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def validator(emulator):
+    return SchemaValidator(emulator.base_url)
 
 
 @pytest.fixture
 def path(account_id):
+    return "/zones/%s/healthchecks" % zone_id_for(account_id, PAID_ZONE)
+
+
+@pytest.fixture
+def free_path(account_id):
     return "/zones/%s/healthchecks" % zone_id_for(account_id, "example.com")
 
 
@@ -48,3 +70,15 @@ def test_duplicate_name(api, unchecked, path):
     api.post(path, json=health())
     response = unchecked.post(path, json=health())
     assert response.status_code == 400 and error_codes(response) == [1005]
+
+
+def test_a_free_zone_refuses_creating_and_changing_health_checks(api, unchecked, fresh, free_path):
+    response = unchecked.post(free_path, json=health())
+    assert response.status_code == 400 and error_codes(response) == [1002]
+    assert response.json()["errors"][0]["message"] == "health checks disabled for zone"
+    # Reads still answer (a zone downgraded to Free can list and delete what it had), but nothing is changed.
+    assert api.get(free_path).json()["result"] == []
+    for method in ("PUT", "PATCH"):
+        changed = unchecked.request(method, free_path + "/" + "0" * 32, json=health())
+        assert changed.status_code == 400 and error_codes(changed) == [1002], method
+    assert fresh.calls()["writes"] == 3

@@ -38,14 +38,15 @@ def test_a_noop_with_digests_reads_only_the_key_listing(runner, tmp_path):
     src = tmp_path / "entries.json"
     src.write_text(json.dumps(entries()))
     written, _calls = runner(src, digest=True)
-    assert written["changed"] and len(written["keys_added"]) == KEYS
+    assert written["changed"] and written["counts"] == {"added": KEYS, "changed": 0, "removed": 0}
+    assert written["keys_added"] == ["k%05d" % n for n in range(100)] and written["changes_truncated"]  # changes_limit
 
     noop, calls = runner(src, digest=True)
     assert not noop["changed"] and noop["keys_changed"] == []
     assert calls == {("GET", "keys"): math.ceil(KEYS / 1000)}  # <= ceil(N/1,000) + 1, no value read, no write
 
     without, calls = runner(src, digest=False)
-    assert without["changed"] and len(without["keys_changed"]) == KEYS  # digest off: the digest field is not wanted
+    assert without["changed"] and without["counts"]["changed"] == KEYS  # digest off: the digest field is not wanted
     assert calls[("POST", "get")] == math.ceil(KEYS / 100)
 
 

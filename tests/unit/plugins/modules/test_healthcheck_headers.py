@@ -7,7 +7,8 @@ from ansible_collections.cfops.cloudflare.plugins.modules import healthcheck
 from ansible_collections.cfops.cloudflare.tests.unit.plugins.modules.module_runner import module_result, writes
 from ansible_collections.cfops.cloudflare.tests.unit.scripted_server import Reply, envelope
 
-ZONE = {"id": "z" * 32, "name": "example.com", "plan": {"legacy_id": "free"}, "account": {"id": "a" * 32}}
+# Health checks need a Pro plan or higher (a Free zone is refused before any write).
+ZONE = {"id": "z" * 32, "name": "example.com", "plan": {"legacy_id": "pro"}, "account": {"id": "a" * 32}}
 OLD, NEW = "Bearer OLD-SECRET-0123", "Bearer NEW-SECRET-4567"
 
 

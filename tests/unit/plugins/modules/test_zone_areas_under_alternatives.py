@@ -18,6 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
 COLLECTIONS = os.path.join(REPO, ".collections")
 ZONE_ID = "0123456789abcdef0123456789abcdef"
 ZONE = {"id": ZONE_ID, "name": "example.com", "plan": {"legacy_id": "free"}}
+PAID_ZONE = dict(ZONE, plan={"legacy_id": "pro"})  # health checks need a Pro plan or higher
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -126,7 +127,7 @@ def test_a_ruleset_validation_error_with_another_code_still_fails_with_cloudflar
 @pytest.mark.parametrize("code", [1002, 1004, 9999])
 def test_a_refused_health_check_fails_with_cloudflares_message_whatever_the_code(server, tmp_path, code):
     server.handler = routed({
-        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(PAID_ZONE)),
         ("GET", "/healthchecks"): Reply(200, envelope([], {"page": 1, "per_page": 1000, "count": 0, "total_count": 0,
                                                            "total_pages": 1})),
         ("POST", "/healthchecks"): failure(400, (code, "Health check address is not valid")),
@@ -173,7 +174,7 @@ HEALTHCHECK = {"id": "9" * 32, "name": "origin", "address": "origin.example.com"
 ])
 def test_an_unchanged_health_check_is_left_alone_whatever_cloudflare_answers_for_its_defaults(server, tmp_path, answered):
     server.handler = routed({
-        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(ZONE)),
+        ("GET", "/zones/" + ZONE_ID): Reply(200, envelope(PAID_ZONE)),
         ("GET", "/healthchecks"): Reply(200, envelope([dict(HEALTHCHECK, **answered)], {
             "page": 1, "per_page": 100, "count": 1, "total_count": 1, "total_pages": 1})),
     })
