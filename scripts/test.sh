@@ -5,7 +5,10 @@
 #   scripts/test.sh unit e2e ...         only these stages, in the order below
 #
 # Stages (each prints its wall time; all selected stages run even when one fails, then the script
-# fails if any did):
+# fails if any did). The machine's two cores are kept busy: lint, sanity and artifact run side by side;
+# unit, emulator and e2e run on two pytest-xdist workers; integration runs in two shards and molecule two
+# scenarios at a time; the matrix lines run side by side. CFOPS_TEST_JOBS=1 runs everything one at a time
+# (CFOPS_TEST_JOBS=N: N workers); each side-by-side part prints its output whole when it ends.
 #   lint         ansible-lint (production profile, .ansible-lint) and antsibull-changelog lint
 #   sanity       ansible-test sanity on the collection's files (scripts/sanity.sh)
 #   artifact     the Galaxy artifact: galaxy-importer on the built tarball and antsibull-docs
@@ -106,9 +109,9 @@ kill_tree() {
 
 cleanup() {
     local dir
-    if [ -n "$STAGE_PID" ]; then
-        kill_tree "$STAGE_PID"
-    fi
+    for pid in $STAGE_PID; do
+        kill_tree "$pid"
+    done
     while IFS= read -r dir; do
         [ -n "$dir" ] && bash "$REPO/scripts/emulator.sh" stop --data-dir "$dir" >/dev/null 2>&1 || true
     done <"$EMULATORS"
@@ -302,15 +305,32 @@ stage_molecule() {
     # molecule 26 finds scenarios under extensions/molecule when run from the collection root
     # (galaxy.yml in the working directory). Every scenario runs, each with its own emulator (which it
     # starts and stops); the data dirs are registered here too, so they are stopped even if Molecule is
-    # interrupted. The stage fails when any scenario failed.
-    local dir scenario rc=0 failed_scenarios=()
+    # interrupted. CFOPS_TEST_JOBS scenarios (default 2) run at a time, each into its own log, printed
+    # whole in order. The stage fails when any scenario failed.
+    local dir scenario rc=0 failed_scenarios=() scenarios=() pids=() i jobs="${CFOPS_TEST_JOBS:-2}"
     for dir in extensions/molecule/*/; do
-        [ -f "$dir/molecule.yml" ] || continue
-        scenario="$(basename "$dir")"
-        export CFOPS_MOLECULE_EMULATOR_DIR="$RUN_DIR/emulator-molecule-$scenario"
-        echo "$CFOPS_MOLECULE_EMULATOR_DIR" >>"$EMULATORS"
+        [ -f "$dir/molecule.yml" ] && scenarios+=("$(basename "$dir")")
+    done
+    for ((i = 0; i < ${#scenarios[@]}; i++)); do
+        scenario="${scenarios[i]}"
+        echo "$RUN_DIR/emulator-molecule-$scenario" >>"$EMULATORS"
+        CFOPS_MOLECULE_EMULATOR_DIR="$RUN_DIR/emulator-molecule-$scenario" molecule test -s "$scenario" \
+            >"$RUN_DIR/molecule-$scenario.log" 2>&1 &
+        pids+=("$!")
+        # At most $jobs at a time: wait for the oldest still running before starting the next.
+        if [ $((i + 1)) -ge "$jobs" ] && [ $((i + 1)) -lt ${#scenarios[@]} ]; then
+            wait "${pids[i + 1 - jobs]}" && echo 0 >"$RUN_DIR/molecule-${scenarios[i + 1 - jobs]}.rc" \
+                || echo 1 >"$RUN_DIR/molecule-${scenarios[i + 1 - jobs]}.rc"
+        fi
+    done
+    for ((i = 0; i < ${#scenarios[@]}; i++)); do
+        scenario="${scenarios[i]}"
+        if [ ! -f "$RUN_DIR/molecule-$scenario.rc" ]; then
+            wait "${pids[i]}" && echo 0 >"$RUN_DIR/molecule-$scenario.rc" || echo 1 >"$RUN_DIR/molecule-$scenario.rc"
+        fi
         echo "--- molecule test -s $scenario"
-        molecule test -s "$scenario" || { rc=1; failed_scenarios+=("$scenario"); }
+        cat "$RUN_DIR/molecule-$scenario.log"
+        [ "$(cat "$RUN_DIR/molecule-$scenario.rc")" = 0 ] || { rc=1; failed_scenarios+=("$scenario"); }
     done
     [ "$rc" -eq 0 ] || echo "test.sh: molecule scenario(s) failed: ${failed_scenarios[*]}" >&2
     return "$rc"
@@ -328,7 +348,58 @@ export PYTHONDONTWRITEBYTECODE=1
 results=()
 failed=0
 total_start=$SECONDS
+
+# Record a finished stage's verdict (stage, exit code, seconds).
+record() {
+    local verdict
+    if [ "$2" -eq 0 ]; then
+        verdict="passed"
+    else
+        verdict="FAILED (exit $2)"
+        failed=$((failed + 1))
+    fi
+    results+=("$(printf '%-12s %-18s %4ds' "$1" "$verdict" "$3")")
+    echo "=== stage $1: $verdict in ${3}s"
+}
+
+# The static checks share nothing and each keeps one core busy: selected together, they run side by
+# side (CFOPS_TEST_JOBS=1: one after another), each into its own log, printed whole in stage order.
+SIDE_BY_SIDE=" lint sanity artifact "
+batch=()
 for stage in "${stages[@]}"; do
+    if [ "${CFOPS_TEST_JOBS:-2}" -gt 1 ] && [[ "$SIDE_BY_SIDE" == *" $stage "* ]]; then
+        batch+=("$stage")
+    fi
+done
+if [ ${#batch[@]} -gt 1 ]; then
+    echo
+    echo "=== stages ${batch[*]}, side by side"
+    declare -A batch_pid=() batch_start=()
+    for stage in "${batch[@]}"; do
+        batch_start[$stage]=$SECONDS
+        # The stage in a subshell of its own (set -e holds there), then its end time for the summary.
+        ( (set -euo pipefail; "stage_$stage") &
+          rc=0
+          wait $! || rc=$?
+          echo "$SECONDS" >"$RUN_DIR/stage-$stage.end"
+          exit "$rc" ) >"$RUN_DIR/stage-$stage.log" 2>&1 &
+        batch_pid[$stage]=$!
+    done
+    STAGE_PID="${batch_pid[*]}"
+    for stage in "${batch[@]}"; do
+        rc=0
+        wait "${batch_pid[$stage]}" || rc=$?
+        end=$SECONDS
+        [ -f "$RUN_DIR/stage-$stage.end" ] && end="$(cat "$RUN_DIR/stage-$stage.end")"
+        echo
+        echo "=== stage $stage"
+        cat "$RUN_DIR/stage-$stage.log"
+        record "$stage" "$rc" $((end - batch_start[$stage]))
+    done
+    STAGE_PID=""
+fi
+for stage in "${stages[@]}"; do
+    [ ${#batch[@]} -gt 1 ] && [[ " ${batch[*]} " == *" $stage "* ]] && continue
     echo
     echo "=== stage $stage"
     start=$SECONDS
@@ -338,15 +409,7 @@ for stage in "${stages[@]}"; do
     rc=0
     wait "$STAGE_PID" || rc=$?
     STAGE_PID=""
-    elapsed=$((SECONDS - start))
-    if [ "$rc" -eq 0 ]; then
-        verdict="passed"
-    else
-        verdict="FAILED (exit $rc)"
-        failed=$((failed + 1))
-    fi
-    results+=("$(printf '%-12s %-18s %4ds' "$stage" "$verdict" "$elapsed")")
-    echo "=== stage $stage: $verdict in ${elapsed}s"
+    record "$stage" "$rc" $((SECONDS - start))
 done
 
 echo
