@@ -118,12 +118,17 @@ done
 # own log, printed whole when it ends.
 pids=()
 for line in "${!venvs[@]}"; do
-    run_line "${venvs[$line]}" "${pythons[$line]}" >"$WORK/log-$line" 2>&1 &
+    ( rc=0; run_line "${venvs[$line]}" "${pythons[$line]}" || rc=$?; echo "$rc" >"$WORK/rc-$line" ) >"$WORK/log-$line" 2>&1 &
     pids+=("$!:$line")
+    # CFOPS_TEST_JOBS=1 (scripts/test.sh): one line at a time.
+    if [ "${CFOPS_TEST_JOBS:-2}" -le 1 ]; then
+        wait "$!" || true
+    fi
 done
 for entry in "${pids[@]}"; do
     line="${entry#*:}"
-    wait "${entry%%:*}" || failed=$((failed + 1))
+    wait "${entry%%:*}" 2>/dev/null || true
+    [ "$(cat "$WORK/rc-$line" 2>/dev/null)" = 0 ] || failed=$((failed + 1))
     if [ "$line" = "$main_line" ]; then
         echo "=== ansible-core $line (the shared .venv; sanity and unit run in their stages)"
     else

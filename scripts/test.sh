@@ -225,7 +225,7 @@ stage_integration() {
     # CFOPS_INTEGRATION_TARGETS="kv_entry dns_record" runs only those targets (a developer's loop).
     # The targets are dealt into CFOPS_INTEGRATION_SHARDS shards (default 2) that run side by side,
     # each against its own emulator; each shard's output is printed when it ends.
-    local shards="${CFOPS_INTEGRATION_SHARDS:-2}" targets=() shard=() target i t rc=0 pids=()
+    local shards="${CFOPS_INTEGRATION_SHARDS:-${CFOPS_TEST_JOBS:-2}}" targets=() shard=() target i t rc=0 pids=()
     if [ -n "${CFOPS_INTEGRATION_TARGETS:-}" ]; then
         read -r -a targets <<<"$CFOPS_INTEGRATION_TARGETS"
     else
