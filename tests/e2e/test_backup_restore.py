@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import run_playbook
-from tests.live.e2e import EmulatorChecks, clean_slate, run_names, s3_client, write_inventory
+from tests.live.e2e import after_test, EmulatorChecks, clean_slate, run_names, s3_client, write_inventory
 from tests.support.target import live_or_emulator
 
 APP = "books-data"
@@ -48,10 +48,7 @@ def fresh(target):
     """A target holding none of this run's objects (the emulator: no resources, faults or counts at all)."""
     clean_slate(target)
     yield target
-    if target.is_emulator:
-        target.emulator.clear_faults()
-    else:
-        clean_slate(target)   # empties the run's buckets, so the module's cleanup can delete them
+    after_test(target)
 
 
 @pytest.fixture

@@ -162,6 +162,16 @@ def clean_slate(target):
     target.cleanup()
 
 
+def after_test(target):
+    """After each test: the emulator's faults cleared; the run's R2 buckets emptied in both modes (so the cleanup by
+    prefix at the end can delete them); live, every object of the run deleted too."""
+    if target.is_emulator:
+        target.emulator.clear_faults()
+        empty_run_buckets(target)
+    else:
+        clean_slate(target)
+
+
 def empty_run_buckets(target):
     s3 = s3_client(target)
     for bucket in list(target._r2_buckets()):
