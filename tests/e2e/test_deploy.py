@@ -14,7 +14,10 @@ import pytest
 
 from tests.e2e.conftest import REPO, run_playbook
 from tests.live.e2e import EmulatorChecks, clean_slate, run_names, worker_endpoint, write_inventory
-from tests.support.target import live_or_emulator
+from tests.support.target import live_or_emulator, live_requested
+
+if live_requested():   # live, each release waits (bounded) for propagation at its gates
+    pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")

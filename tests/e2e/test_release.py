@@ -20,9 +20,10 @@ from tests.e2e.conftest import BIN, REPO, run_playbook
 from tests.e2e.traffic import Traffic
 from tests.live.e2e import (ANALYTICS_DELAY, PROPAGATION, EmulatorChecks, bounded_seconds, clean_slate, run_names,
                             worker_endpoint, write_inventory)
-from tests.support.target import live_or_emulator
+from tests.support.target import live_or_emulator, live_requested
 
-pytestmark = pytest.mark.timeout(600)
+# Live, a release waits for propagation and for the analytics lag at its steps (tests/live/e2e.py bounds both).
+pytestmark = pytest.mark.timeout(2400 if live_requested() else 600)
 
 # Few probes: these tests judge behaviour; a release failing every request fails at any sample size.
 QUICK = ["-e", "worker_gate_requests=10", "-e", "worker_gate_min_requests=10", "-e", "worker_gate_settle_seconds=10"]
@@ -270,11 +271,16 @@ def finish_together(jobs, timeout=300):
     return outputs, finished
 
 
-def wait_until(predicate, timeout=120):
+def wait_until(predicate, timeout=120, interval=0.1):
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+        time.sleep(interval)
+
+
+def poll_interval(target):
+    """How often a test reads the deployments while a job runs: live, within Cloudflare's API rate limit."""
+    return 0.1 if target.is_emulator else 2.0
 
 
 def job_bound(target, seconds):
@@ -289,9 +295,11 @@ def release_args(name):
 
 # Each step also waits out a short traffic-analysis window, so the release is under way for a few seconds (a timing
 # device, not a judgement: no analytics delay, and too little traffic passes).
-SLOW_GATE = ["-e", "worker_gate=both", "-e", "worker_analysis_window=1", "-e", "worker_analysis_max_window=1",
-             "-e", "worker_analysis_min_requests=1", "-e", "worker_analysis_delay=0",
-             "-e", "worker_gate_on_insufficient=pass"]
+# Live the window is longer than the tests' poll of the deployments (poll_interval), so they see the release under way.
+def slow_gate(target):
+    window = 1 if target.is_emulator else 15
+    return ["-e", "worker_gate=both", "-e", "worker_analysis_window=%d" % window, "-e", "worker_analysis_max_window=%d" % window,
+            "-e", "worker_analysis_min_requests=1", "-e", "worker_analysis_delay=0", "-e", "worker_gate_on_insufficient=pass"]
 
 
 def never_reverted(history, released):
@@ -302,8 +310,9 @@ def never_reverted(history, released):
 
 def test_a_second_job_waits_for_the_release_under_way_then_releases_over_it(fresh, inventory, names, released):
     worker = names.worker
-    first = start_deploy(fresh, inventory, *release_args("a"), *SLOW_GATE)
-    wait_until(lambda: len(serving(fresh, worker)) == 2, timeout=job_bound(fresh, 120))   # the first job's release is under way
+    first = start_deploy(fresh, inventory, *release_args("a"), *slow_gate(fresh))
+    wait_until(lambda: len(serving(fresh, worker)) == 2, timeout=job_bound(fresh, 120),
+               interval=poll_interval(fresh))   # the first job's release is under way
     second = start_deploy(fresh, inventory, *release_args("b"))
     (first_out, second_out), _finished = finish_together([first, second], timeout=job_bound(fresh, 300))
     assert first.returncode == 0, first_out[-3000:]
@@ -348,7 +357,7 @@ def test_a_failed_gate_does_not_roll_back_over_another_jobs_deployment(fresh, in
                  "-e", "worker_analysis_min_requests=100000", "-e", "worker_gate_on_insufficient=fail"]
     job = start_deploy(fresh, inventory, *release_args("v3"), *undecided)
     wait_until(lambda: len(serving(fresh, worker)) == 2 and max(serving(fresh, worker).values()) == 90,
-               timeout=job_bound(fresh, 120))   # at 10%
+               timeout=job_bound(fresh, 120), interval=poll_interval(fresh))   # at 10%
     # Meanwhile someone else (another pipeline, a hand rollback) deploys the first version.
     hand = httpx.post(fresh.base_url + "/accounts/%s/workers/scripts/%s/deployments" % (fresh.account_id, worker),
                       params={"force": "true"}, headers={"Authorization": "Bearer " + fresh.token}, timeout=30,
