@@ -96,6 +96,12 @@ def write_calls(emulator):
     return {(c["method"], c["route"]): c["count"] for c in emulator.calls()["calls"] if c["method"] != "GET"}
 
 
+def first_deploy_writes(emulator):
+    writes = write_calls(emulator)
+    return (writes[("POST", "/accounts/{account_id}/storage/kv/namespaces")] == 1
+            and writes[("PUT", "/accounts/{account_id}/workers/scripts/{script_name}")] == 1)
+
+
 def deployment_count(target, worker):
     return len(api(target, "/accounts/{account}/workers/scripts/%s/deployments" % worker)["deployments"])
 
@@ -106,9 +112,7 @@ def test_first_deploy_creates_the_worker_and_second_run_changes_and_writes_nothi
     assert first.recap["books-api"]["changed"] == 1, first.recap   # one task: the release
     assert_deployed(fresh, names)
     # The namespace, the script upload (its version serves at once), workers.dev: then the gate at 100%.
-    only("the first deploy created one namespace and uploaded the script once (call counts)", lambda emu: (
-        lambda writes: writes[("POST", "/accounts/{account_id}/storage/kv/namespaces")] == 1
-        and writes[("PUT", "/accounts/{account_id}/workers/scripts/{script_name}")] == 1)(write_calls(emu)))
+    only("the first deploy created one namespace and uploaded the script once (call counts)", first_deploy_writes)
     assert "%s: first deploy uploaded version " % names.worker in first.stdout
     assert "%s 100%%     | probes new n=30 err 0%% p95 " % names.worker in first.stdout
 

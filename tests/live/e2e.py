@@ -174,7 +174,7 @@ def after_test(target):
 
 def empty_run_buckets(target):
     s3 = s3_client(target)
-    for bucket in list(target._r2_buckets()):
+    for bucket in target.r2_buckets():
         if not target.owns(bucket["name"]):
             continue
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["name"]):
