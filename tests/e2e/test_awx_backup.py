@@ -35,7 +35,7 @@ def target(request):
 
 @pytest.fixture(scope="module")
 def inventory(target, tmp_path_factory):
-    return write_inventory(target, tmp_path_factory.mktemp("awx") / "inventory")
+    return write_inventory(target, tmp_path_factory.mktemp("awx") / "inventory", release=False)
 
 
 @pytest.fixture

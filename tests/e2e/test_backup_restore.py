@@ -40,7 +40,7 @@ def names(target):
 
 @pytest.fixture(scope="module")
 def inventory(target, tmp_path_factory):
-    return write_inventory(target, tmp_path_factory.mktemp("backup") / "inventory")
+    return write_inventory(target, tmp_path_factory.mktemp("backup") / "inventory", release=False)
 
 
 @pytest.fixture

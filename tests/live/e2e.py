@@ -91,13 +91,14 @@ def worker_endpoint(target, script):
 
 # The run-prefixed inventory ----------------------------------------------------------------------------------------
 
-def write_inventory(target, directory):
+def write_inventory(target, directory, release=True):
     """A copy of inventories/local whose objects carry the run prefix, written to ``directory``; its path.
 
     The copy keeps every setting of inventories/local (its base files resolved, not linked) and adds
     group_vars/all/zz-run.yml: the project root (the repository), and in live mode where the gates probe (the
     workers.dev URL), how long a change may take to be seen serving, and analytics windows that allow for
-    Cloudflare's ingestion lag. inventories/ itself is never changed."""
+    Cloudflare's ingestion lag (``release=False``: not those, for the backup tests, which need no workers.dev
+    subdomain). inventories/ itself is never changed."""
     directory = str(directory)
     shutil.copytree(os.path.join(REPO, "inventories", "local"), directory)   # symlinks copied as the files they name
     names = run_names(target)
@@ -105,7 +106,7 @@ def write_inventory(target, directory):
         "worker_name": names.worker, "worker_kv_namespaces": [{"binding": "CACHE", "title": names.cache}]})
     _update_yaml(os.path.join(directory, "host_vars", "books-data.yml"), {"backup_kv_namespaces": [names.cache]})
     run_vars = {"cfops_project_root": REPO}
-    if not target.is_emulator:
+    if release and not target.is_emulator:
         run_vars.update(live_release_vars(target))
     with open(os.path.join(directory, "group_vars", "all", "zz-run.yml"), "w", encoding="utf-8") as handle:
         handle.write("---\n# Written by tests/live/e2e.py for run %s (%s mode).\n" % (
