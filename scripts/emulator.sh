@@ -19,8 +19,9 @@
 # `admin-token` prints the token the admin API (/__emulator/*, all but /health) needs as
 # `Authorization: Bearer <token>`; the emulator writes it 0600 in the data dir (exit 3 when absent).
 # --host other than 127.0.0.1 exposes the emulator to the network: it prints a warning (in the log).
-# --zone NAME[:PLAN] (repeatable; plans free, pro, business, enterprise) replaces the default zone example.com
-# on Free: e.g. --zone example.com --zone pro.example.com:pro for features Free zones lack (health checks).
+# --zone NAME[:PLAN] (repeatable; plans free, pro, business, enterprise) replaces the default zone, example.com
+# on Pro (so that every playbook of inventories/local runs: health checks need a paid zone); --zone example.com
+# starts it on Free, as a new account's zone is.
 set -euo pipefail
 
 CALLER_DIR="$PWD"
@@ -105,6 +106,9 @@ start() {
     fi
     if [ "$EDGE" = 1 ]; then
         EXTRA+=(--edge-port "$EDGE_PORT")
+    fi
+    if [[ " ${EXTRA[*]-} " != *" --zone "* ]]; then
+        EXTRA+=(--zone example.com:pro)
     fi
     # setsid: the emulator outlives this script and is not hit by the caller's Ctrl-C.
     PYTHONUNBUFFERED=1 setsid "$python" -m emulator --port "$PORT" --data-dir "$DATA_DIR" \

@@ -51,7 +51,8 @@ LIVE_TARGETS+=" kv_entry kv_export kv_import d1_database d1_export d1_migrations
 LIVE_TARGETS+=" r2_bucket r2_object r2_sync backup_manifest backup_sets worker_deployment worker_health_probe"
 LIVE_TARGETS+=" api_request zone_info lookup_kv inventory_cloudflare"
 # The end-to-end test files that are live-capable (their emulator-only tests skip in live mode).
-LIVE_E2E="tests/e2e/test_r2_object.py"
+LIVE_E2E="tests/e2e/test_r2_object.py tests/e2e/test_deploy.py tests/e2e/test_release.py tests/e2e/test_backup_restore.py"
+LIVE_E2E+=" tests/e2e/test_awx_backup.py"
 # The emulator's default account and token (docs/dev/interfaces.md).
 EMULATOR_ACCOUNT_ID="023e105f4ecef8ad9ca31a8372d0c353"
 EMULATOR_TOKEN="cfops-local-emulator-token"

@@ -3,32 +3,69 @@ restore it, and compare every KV key/value/metadata, every D1 row and every R2 o
 content type and metadata). Also: a second restore changes nothing and writes nothing; check mode writes
 nothing; the restore from the R2 copy on a machine without the local sets (a fresh AWX job container); a
 corrupted or partial set is refused before any write; prod needs confirm=prod; each run ends with one summary
-line."""
+line.
+
+Live-capable (docs/dev/live-mode.md): against a real account every object carries the run prefix (an inventory
+generated from inventories/local, tests/live/e2e.py), R2 is read through the account's S3 endpoint with the token's
+key pair, and the buckets are emptied and everything the run made is deleted after each test; the call counts
+(the no-op restore writes nothing, a damaged set is refused before any write) are the emulator's and skip live.
+"""
 import base64
 import hashlib
 import json
 import os
 import shutil
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 
 from tests.e2e.conftest import run_playbook
+from tests.live.e2e import after_test, EmulatorChecks, clean_slate, run_names, s3_client, write_inventory
+from tests.support.target import live_or_emulator
 
-KV_TITLE = "books-api-local-cache"
-D1_NAME = "books-local"
-R2_BUCKET = "books-local-assets"
-UPLOAD_BUCKET = "books-local-backups"
 APP = "books-data"
 
 
+@pytest.fixture(scope="module")
+def target(request):
+    """The account in live mode, else the e2e emulator; what the run made is deleted after the module."""
+    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def names(target):
+    return run_names(target)
+
+
+@pytest.fixture(scope="module")
+def inventory(target, tmp_path_factory):
+    return write_inventory(target, tmp_path_factory.mktemp("backup") / "inventory", release=False)
+
+
+@pytest.fixture
+def fresh(target):
+    """A target holding none of this run's objects (the emulator: no resources, faults or counts at all)."""
+    clean_slate(target)
+    yield target
+    after_test(target)
+
+
+@pytest.fixture
+def only(target):
+    return EmulatorChecks(target)
+
+
+def play(target, inventory, *args, **kwargs):
+    return run_playbook(target, *args, inventory=inventory, **kwargs)
+
+
 class Api:
-    def __init__(self, emulator):
-        self.emulator = emulator
-        self.http = httpx.Client(base_url=emulator.base_url, headers={"Authorization": "Bearer " + emulator.token}, timeout=60)
-        self.account = "/accounts/%s" % emulator.account_id
+    def __init__(self, target):
+        self.target = target
+        self.names = run_names(target)
+        self.http = httpx.Client(base_url=target.base_url, headers={"Authorization": "Bearer " + target.token}, timeout=60)
+        self.account = "/accounts/%s" % target.account_id
 
     def call(self, method, path, **kwargs):
         response = self.http.request(method, self.account + path, **kwargs)
@@ -53,10 +90,8 @@ class Api:
 
     # R2 (through the S3-compatible endpoint, with boto3 as an independent client)
     def s3(self):
-        keys = self.emulator.admin("GET", "/r2/credentials")["credentials"][0]  # the key pair of the emulator's token
-        return boto3.client("s3", endpoint_url=self.emulator.s3_url, region_name="auto",
-                            aws_access_key_id=keys["access_key_id"], aws_secret_access_key=keys["secret_access_key"],
-                            config=Config(s3={"addressing_style": "path"}))
+        # The token's own key pair (id, SHA-256 of the value) at the account's endpoint, as on Cloudflare.
+        return s3_client(self.target)
 
     def r2_snapshot(self, bucket, with_metadata=False):
         s3 = self.s3()
@@ -84,6 +119,7 @@ class Api:
 
 
 def fill(api):
+    KV_TITLE, D1_NAME, R2_BUCKET, UPLOAD_BUCKET = api.names.cache, api.names.d1, api.names.r2_bucket, api.names.upload_bucket
     namespace = api.call("POST", "/storage/kv/namespaces", json={"title": KV_TITLE})["id"]
     entries = [{"key": "book:%04d" % i, "value": "title %d ✓" % i, "metadata": {"n": i}} for i in range(300)]
     entries.append({"key": "blob", "value": base64.b64encode(bytes(range(256))).decode(), "base64": True})
@@ -108,6 +144,7 @@ def fill(api):
 
 
 def wipe(api):
+    KV_TITLE, D1_NAME, R2_BUCKET = api.names.cache, api.names.d1, api.names.r2_bucket
     namespace = api.kv_namespace_id(KV_TITLE)
     keys = [key["name"] for key in api.call("GET", "/storage/kv/namespaces/%s/keys" % namespace, params={"limit": 1000})]
     api.call("POST", "/storage/kv/namespaces/%s/bulk/delete" % namespace, json=keys)
@@ -119,13 +156,14 @@ def wipe(api):
     s3.put_object(Bucket=R2_BUCKET, Key="stray.txt", Body=b"not in the backup")
 
 
-def backup_vars(root, **extra):
-    return json.dumps(dict({"backup_root": str(root), "backup_kv_namespaces": [KV_TITLE], "backup_d1_databases": [D1_NAME],
-                            "backup_r2_buckets": [R2_BUCKET]}, **extra))
+def backup_vars(names, root, **extra):
+    return json.dumps(dict({"backup_root": str(root), "backup_kv_namespaces": [names.cache], "backup_d1_databases": [names.d1],
+                            "backup_r2_buckets": [names.r2_bucket]}, **extra))
 
 
 def snapshot(api):
-    return {"kv": api.kv_snapshot(KV_TITLE), "d1": api.d1_snapshot(D1_NAME), "r2": api.r2_snapshot(R2_BUCKET, True)}
+    return {"kv": api.kv_snapshot(api.names.cache), "d1": api.d1_snapshot(api.names.d1),
+            "r2": api.r2_snapshot(api.names.r2_bucket, True)}
 
 
 def the_set(root):
@@ -149,97 +187,108 @@ def filled(fresh):
 
 
 @pytest.mark.timeout(900)  # four playbook runs
-def test_round_trip_is_byte_identical_and_a_second_restore_is_a_no_op(filled, fresh, tmp_path):
+def test_round_trip_is_byte_identical_and_a_second_restore_is_a_no_op(filled, fresh, inventory, names, only, tmp_path):
     api = filled
     before = snapshot(api)
     assert len(before["kv"]) == 301 and len(before["d1"]["books"]) == 200 and len(before["r2"]) == 4
-    backup = run_playbook(fresh, "-e", backup_vars(tmp_path), "-e", "backup_upload_bucket=" + UPLOAD_BUCKET,
-                          playbook="playbooks/backup.yml")
+    backup = play(fresh, inventory, "-e", backup_vars(names, tmp_path), "-e", "backup_upload_bucket=" + names.upload_bucket,
+                  playbook="playbooks/backup.yml")
     assert backup.rc == 0, backup.output
     set_name, set_dir = the_set(tmp_path)
     line = summary_line(backup.output, "Backup")
     assert set_name in line and "1 KV namespace(s) (301 keys)" in line and "1 R2 bucket(s) (4 objects)" in line, line
     # The set was copied to R2 too: every file and the manifest, byte for byte, then the marker that it is whole.
-    uploaded = api.r2_snapshot(UPLOAD_BUCKET)
+    uploaded = api.r2_snapshot(names.upload_bucket)
     prefix = "backups/local/%s/%s/" % (APP, set_name)
     local = {prefix + path.relative_to(set_dir).as_posix(): path.read_bytes() for path in set_dir.rglob("*") if path.is_file()}
     assert {key: value for key, value in uploaded.items() if key.startswith(prefix)} == local
     assert uploaded["backups/local/%s/%s.complete" % (APP, set_name)] == (set_name + "\n").encode()
     manifest = json.loads((set_dir / "manifest.json").read_text())
     assert manifest["format"] == 2 and manifest["application"] == APP
-    assert {item["kind"]: item["name"] for item in manifest["items"]} == {"kv": KV_TITLE, "d1": D1_NAME, "r2": R2_BUCKET}
+    assert {item["kind"]: item["name"] for item in manifest["items"]} == {"kv": names.cache, "d1": names.d1, "r2": names.r2_bucket}
     for relative, entry in manifest["files"].items():
         data = (set_dir / relative).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and hashlib.md5(data).hexdigest() == entry["md5"]
 
     wipe(api)
-    fresh.reset_calls()
-    preview = run_playbook(fresh, "--check", "--diff", "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    wiped = {"kv": api.kv_snapshot(names.cache), "r2": api.r2_snapshot(names.r2_bucket, True), "d1": api.d1_id(names.d1)}
+    only.reset_calls()
+    preview = play(fresh, inventory, "--check", "--diff", "-e", backup_vars(names, tmp_path), playbook="playbooks/restore.yml")
     assert preview.rc == 0, preview.output
     assert preview.changed > 0
-    assert fresh.calls()["writes"] == 0, fresh.calls()
+    only("check mode wrote nothing (call counts)", lambda emu: emu.calls()["writes"] == 0)
     assert "check mode: nothing written" in summary_line(preview.output, "Restore")
+    # What a user can see: the check run changed nothing (the D1 database is still gone).
+    assert {"kv": api.kv_snapshot(names.cache), "r2": api.r2_snapshot(names.r2_bucket, True), "d1": api.d1_id(names.d1)} == wiped
 
-    restore = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    restore = play(fresh, inventory, "-e", backup_vars(names, tmp_path), playbook="playbooks/restore.yml")
     assert restore.rc == 0, restore.output
     assert snapshot(api) == before
     line = summary_line(restore.output, "Restore")
-    assert "from set %s (local" % set_name in line and "D1 %s (created): replaced" % D1_NAME in line, line
-    assert "R2 %s: 1 added, 1 changed, 1 removed, 2 unchanged objects" % R2_BUCKET in line, line
+    assert "from set %s (local" % set_name in line and "D1 %s (created): replaced" % names.d1 in line, line
+    assert "R2 %s: 1 added, 1 changed, 1 removed, 2 unchanged objects" % names.r2_bucket in line, line
 
-    fresh.reset_calls()
-    again = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    only.reset_calls()
+    again = play(fresh, inventory, "-e", backup_vars(names, tmp_path), playbook="playbooks/restore.yml")
     assert again.rc == 0, again.output
     assert again.changed == 0, again.output
-    assert fresh.calls()["writes"] == 0, fresh.calls()
-    r2_reads = {call["route"]: call["count"] for call in fresh.calls()["calls"] if call["route"].startswith("s3:")}
-    assert r2_reads == {"s3:ListObjectsV2": 1}, r2_reads  # a no-op restore of a bucket only lists it
     assert "0 added, 0 changed, 0 removed, 4 unchanged objects" in summary_line(again.output, "Restore")
+    only("the second restore wrote nothing (call counts)", lambda emu: emu.calls()["writes"] == 0)
+    # A no-op restore of a bucket only lists it.
+    only("the no-op restore's only S3 call is one ListObjectsV2 (call counts)", lambda emu: {
+        call["route"]: call["count"] for call in emu.calls()["calls"] if call["route"].startswith("s3:")} == {"s3:ListObjectsV2": 1})
+    assert snapshot(api) == before
+    only.done()
 
 
 @pytest.mark.timeout(900)
-def test_restore_from_the_r2_copy_where_no_local_set_exists(filled, fresh, tmp_path):
+def test_restore_from_the_r2_copy_where_no_local_set_exists(filled, fresh, inventory, names, only, tmp_path):
     api = filled
     before = snapshot(api)
-    backup = run_playbook(fresh, "-e", backup_vars(tmp_path / "first-machine"), "-e", "backup_upload_bucket=" + UPLOAD_BUCKET,
-                          playbook="playbooks/backup.yml")
+    backup = play(fresh, inventory, "-e", backup_vars(names, tmp_path / "first-machine"),
+                  "-e", "backup_upload_bucket=" + names.upload_bucket, playbook="playbooks/backup.yml")
     assert backup.rc == 0, backup.output
     set_name, _set_dir = the_set(tmp_path / "first-machine")
     # A second set that never finished uploading (no marker) must not be picked.
-    api.s3().put_object(Bucket=UPLOAD_BUCKET, Key="backups/local/%s/29991231T235959Z-00000000/kv/x.jsonl" % APP, Body=b"{}")
+    api.s3().put_object(Bucket=names.upload_bucket, Key="backups/local/%s/29991231T235959Z-00000000/kv/x.jsonl" % APP, Body=b"{}")
     wipe(api)
-    fresh.reset_calls()
-    restore = run_playbook(fresh, "-e", backup_vars(tmp_path / "fresh-machine", backup_upload_bucket=UPLOAD_BUCKET),
-                           playbook="playbooks/restore.yml")
+    only.reset_calls()
+    restore = play(fresh, inventory, "-e", backup_vars(names, tmp_path / "fresh-machine", backup_upload_bucket=names.upload_bucket),
+                   playbook="playbooks/restore.yml")
     assert restore.rc == 0, restore.output
     assert snapshot(api) == before
-    assert "from set %s (r2://%s/backups/local/%s/%s/)" % (set_name, UPLOAD_BUCKET, APP, set_name) in summary_line(
+    assert "from set %s (r2://%s/backups/local/%s/%s/)" % (set_name, names.upload_bucket, APP, set_name) in summary_line(
         restore.output, "Restore")
     assert not (tmp_path / "fresh-machine").exists() or not any((tmp_path / "fresh-machine").rglob("*.sql"))
-    fresh.reset_calls()
-    again = run_playbook(fresh, "-e", backup_vars(tmp_path / "fresh-machine", backup_upload_bucket=UPLOAD_BUCKET),
-                         playbook="playbooks/restore.yml")
+    only.reset_calls()
+    again = play(fresh, inventory, "-e", backup_vars(names, tmp_path / "fresh-machine", backup_upload_bucket=names.upload_bucket),
+                 playbook="playbooks/restore.yml")
     assert again.rc == 0 and again.changed == 0, again.output
-    assert fresh.calls()["writes"] == 0, fresh.calls()
+    only("the second restore wrote nothing (call counts)", lambda emu: emu.calls()["writes"] == 0)
+    assert snapshot(api) == before
+    only.done()
 
 
-DAMAGES = {
-    "corrupt": "d1/%s.sql does not match its sha256 in the manifest" % D1_NAME,
-    "truncate": "d1/%s.sql has" % D1_NAME,
-    "partial": "No complete backup set in",
-}
+def damages(names):
+    return {
+        "corrupt": "d1/%s.sql does not match its sha256 in the manifest" % names.d1,
+        "truncate": "d1/%s.sql has" % names.d1,
+        "partial": "No complete backup set in",
+    }
 
 
 @pytest.mark.timeout(900)  # five playbook runs
-def test_a_damaged_set_is_refused_before_any_write(filled, fresh, tmp_path):
+def test_a_damaged_set_is_refused_before_any_write(filled, fresh, inventory, names, only, tmp_path):
+    api = filled
     original = tmp_path / "original"
-    backup = run_playbook(fresh, "-e", backup_vars(original), playbook="playbooks/backup.yml")
+    backup = play(fresh, inventory, "-e", backup_vars(names, original), playbook="playbooks/backup.yml")
     assert backup.rc == 0, backup.output
     set_name, _set_dir = the_set(original)
-    for damage, expected in DAMAGES.items():
+    before = snapshot(api)
+    for damage, expected in damages(names).items():
         root = tmp_path / damage
         shutil.copytree(original, root)
-        dump = root / APP / set_name / "d1" / (D1_NAME + ".sql")
+        dump = root / APP / set_name / "d1" / (names.d1 + ".sql")
         if damage == "corrupt":
             data = bytearray(dump.read_bytes())
             data[-5] ^= 0x01
@@ -248,38 +297,47 @@ def test_a_damaged_set_is_refused_before_any_write(filled, fresh, tmp_path):
             dump.write_bytes(dump.read_bytes()[:-100])
         else:
             (root / APP / set_name / "manifest.json").unlink()
-        fresh.reset_calls()
-        restore = run_playbook(fresh, "-e", backup_vars(root), playbook="playbooks/restore.yml")
+        only.reset_calls()
+        restore = play(fresh, inventory, "-e", backup_vars(names, root), playbook="playbooks/restore.yml")
         assert restore.rc != 0, damage
         assert expected in restore.output, restore.output
-        assert fresh.calls()["writes"] == 0, (damage, fresh.calls())
+        only("a damaged set was refused before any write (call counts)", lambda emu: emu.calls()["writes"] == 0)
+    assert snapshot(api) == before   # what a user can see: nothing was restored over the data
     # Naming the partial set explicitly is refused too, with the reason.
-    restore = run_playbook(fresh, "-e", backup_vars(tmp_path / "partial"), "-e", "restore_set=" + set_name,
-                           "-e", "restore_source=local", playbook="playbooks/restore.yml")
+    restore = play(fresh, inventory, "-e", backup_vars(names, tmp_path / "partial"), "-e", "restore_set=" + set_name,
+                   "-e", "restore_source=local", playbook="playbooks/restore.yml")
     assert restore.rc != 0
     assert "has no manifest.json: it is partial" in restore.output, restore.output
+    only.done()
 
 
-@pytest.mark.parametrize("missing, message", [
-    ("backup_upload_bucket", "books-local-nothing"),
-    ("backup_kv_namespaces", "No KV namespace titled not-a-namespace in the account; nothing was exported."),
-    ("backup_r2_buckets", "s3://not-a-bucket failed with HTTP 404 NoSuchBucket"),
-])
-def test_a_missing_source_or_upload_bucket_fails_before_the_export(filled, fresh, tmp_path, missing, message):
-    wrong = {"backup_upload_bucket": "books-local-nothing", "backup_kv_namespaces": ["not-a-namespace"],
-             "backup_r2_buckets": ["not-a-bucket"]}[missing]
-    fresh.reset_calls()
-    backup = run_playbook(fresh, "-e", backup_vars(tmp_path, **{missing: wrong}), playbook="playbooks/backup.yml")
+@pytest.mark.parametrize("missing", ["backup_upload_bucket", "backup_kv_namespaces", "backup_r2_buckets"])
+def test_a_missing_source_or_upload_bucket_fails_before_the_export(filled, fresh, inventory, names, only, tmp_path, missing):
+    wrong = {"backup_upload_bucket": names.upload_bucket + "-nothing", "backup_kv_namespaces": [target_name(names, "not-a-namespace")],
+             "backup_r2_buckets": [target_name(names, "not-a-bucket")]}[missing]
+    message = {"backup_upload_bucket": names.upload_bucket + "-nothing",
+               "backup_kv_namespaces": "No KV namespace titled %s in the account; nothing was exported." % wrong[0],
+               "backup_r2_buckets": "s3://%s failed with HTTP 404 NoSuchBucket" % wrong[0]}[missing]
+    only.reset_calls()
+    backup = play(fresh, inventory, "-e", backup_vars(names, tmp_path, **{missing: wrong}), playbook="playbooks/backup.yml")
     assert backup.rc != 0
     assert message in " ".join(backup.output.split()), backup.output
     assert not (tmp_path / APP).exists()  # no set was started
-    routes = {call["route"] for call in fresh.calls()["calls"]}
-    assert not routes & {"/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get",
-                         "/accounts/{account_id}/d1/database/{database_id}/export", "s3:GetObject"}, routes
+    only("no export call was made (the emulator's call log)", lambda emu: not {call["route"] for call in emu.calls()["calls"]} & {
+        "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get",
+        "/accounts/{account_id}/d1/database/{database_id}/export", "s3:GetObject"})
+    only.done()
 
 
-def test_prod_restore_needs_confirmation(fresh, tmp_path):
-    result = run_playbook(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml", inventory="inventories/prod")
+def target_name(names, suffix):
+    """A name under the run prefix that no object has (the prefix of ``names.worker``)."""
+    return names.worker[:-len("books-api")] + suffix
+
+
+def test_prod_restore_needs_confirmation(fresh, names, only, tmp_path):
+    only.reset_calls()
+    result = run_playbook(fresh, "-e", backup_vars(names, tmp_path), playbook="playbooks/restore.yml", inventory="inventories/prod")
     assert result.rc != 0
     assert "prod is protected: re-run with -e confirm=prod" in result.output
-    assert fresh.calls()["writes"] == 0
+    only("nothing was called (call counts)", lambda emu: emu.calls()["writes"] == 0)
+    only.done()

@@ -19,6 +19,20 @@ pytestmark = pytest.mark.slow
 # apex and an SRV record under a prefixed name), Workers with a zone route, a queue with its consumer Worker; and a
 # KV target beside a foreign namespace. `scripts/test.sh live` against an emulator runs them all (docs/dev/live-mode.md).
 CI_TARGETS = "dns_records worker_route queue_consumer"
+# Of the live-capable e2e files (LIVE_E2E), CI rehearses test_r2_object.py, one release test and one backup test, to stay
+# short; docs/dev/live-mode.md says how to rehearse all of them.
+E2E_REHEARSAL = " ".join([
+    "tests/e2e/test_r2_object.py",
+    "tests/e2e/test_release.py::test_a_release_is_smoke_tested_at_0_then_rolled_out_with_a_line_per_step_on_one_screen",
+    "tests/e2e/test_backup_restore.py::test_round_trip_is_byte_identical_and_a_second_restore_is_a_no_op",
+])
+
+
+@pytest.fixture
+def no_admin_edge(tmp_path):
+    """An emulator without its admin API whose edge runs the released Workers (the release test probes them)."""
+    with EmulatorProcess(data_dir=str(tmp_path / "emulator"), admin=False, edge=True, startup_timeout=90) as emu:
+        yield emu
 
 
 @pytest.fixture
@@ -30,22 +44,32 @@ def no_admin(tmp_path):
 def live(emulator, **extra):
     env = {key: value for key, value in os.environ.items() if not key.startswith("CFOPS_LIVE_")}
     env.update(CFOPS_LIVE_API_BASE_URL=emulator.base_url, CFOPS_LIVE_API_TOKEN=emulator.token,
-               CFOPS_LIVE_ACCOUNT_ID=emulator.account_id, CFOPS_LIVE_ZONE="example.com", CFOPS_LIVE_TARGETS=CI_TARGETS)
+               CFOPS_LIVE_ACCOUNT_ID=emulator.account_id, CFOPS_LIVE_ZONE="example.com", CFOPS_LIVE_TARGETS=CI_TARGETS,
+               CFOPS_LIVE_E2E="tests/e2e/test_r2_object.py")
     env.update(extra)
     return subprocess.run(["bash", "scripts/test.sh", "live"], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=900, stdin=subprocess.DEVNULL, check=False)
+                          timeout=1500, stdin=subprocess.DEVNULL, check=False)
 
 
-def test_live_mode_runs_against_an_emulator_without_admin_and_leaves_nothing(no_admin):
-    done = live(no_admin)
+@pytest.mark.timeout(1600)
+def test_live_mode_runs_against_an_emulator_without_admin_and_leaves_nothing(no_admin_edge):
+    # The emulator serves a change at once and its analytics have no lag: short live-mode waits.
+    done = live(no_admin_edge, CFOPS_LIVE_E2E=E2E_REHEARSAL, CFOPS_LIVE_EDGE_URL=no_admin_edge.edge_url,
+                CFOPS_LIVE_PROPAGATION_SECONDS="30", CFOPS_LIVE_ANALYTICS_DELAY="0")
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
-    assert "live: %s, account %s, zone example.com" % (no_admin.base_url, no_admin.account_id) in output
+    assert "live: %s, account %s, zone example.com" % (no_admin_edge.base_url, no_admin_edge.account_id) in output
     # emulator-only steps are skipped there, and only there
     assert "SKIPPED" in output and "emulator-only: resetting call counts" in output
     assert re.search(r"Verify the emulator saw no write \(emulator only\)\] \**\nskipping: \[testhost\]", output)
     assert len(re.findall(r"testhost +: ok=\d+ .* failed=0 ", output)) == len(CI_TARGETS.split()), output[-4000:]
-    target = CloudflareTarget.from_emulator(no_admin)
+    # The release and the backup ran live (a run-prefixed inventory, the Worker probed on its workers.dev name, R2
+    # through the token's key pair), their call counts skipped by name once every live-capable assertion passed.
+    assert "emulator-only: the second run wrote nothing (call counts) (live mode has no admin API)" in output, output[-4000:]
+    assert "emulator-only: check mode wrote nothing (call counts); the second restore wrote nothing (call counts); " \
+           "the no-op restore's only S3 call is one ListObjectsV2 (call counts)" in output, output[-4000:]
+    assert not re.search(r"^(FAILED|ERROR) ", output, re.M), output[-4000:]
+    target = CloudflareTarget.from_emulator(no_admin_edge)
     assert {kind: names for kind, names in target.inventory().items() if names} == {}
 
 

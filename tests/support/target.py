@@ -215,6 +215,10 @@ class CloudflareTarget:
         found["dns_records"] = [(r["name"], r["id"]) for r in self._pages("/zones/%s/dns_records" % self.zone_id, 5000)]
         return found
 
+    def r2_buckets(self):
+        """Every R2 bucket of the account (``{"name": ...}`` dicts)."""
+        return list(self._r2_buckets())
+
     def _r2_buckets(self):
         cursor = None
         while True:
