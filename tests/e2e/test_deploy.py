@@ -12,7 +12,7 @@ import os
 import httpx
 import pytest
 
-from tests.e2e.conftest import REPO, run_playbook
+from tests.e2e.conftest import PAID_ZONE, REPO, run_playbook
 from tests.live.e2e import EmulatorChecks, clean_slate, run_names, worker_endpoint, write_inventory
 from tests.support.target import live_or_emulator, live_requested
 
@@ -297,16 +297,17 @@ def test_a_dropped_connection_on_namespace_create_makes_no_duplicate(fresh, inve
 
 def test_deploy_with_security_enabled_also_configures_the_zone(fresh, inventory):
     # Live this would rewrite the whole test zone (exclusive edge security, SSL strict, its DNS): not the run's objects.
+    # Health checks need a paid zone: the security play runs on the session emulator's Pro zone.
     emulator = fresh.require_emulator("the security play configures the whole zone, not only the run's objects")
-    first = play(fresh, inventory, "-e", "cfops_deploy_security=true")
+    first = play(fresh, inventory, "-e", "cfops_deploy_security=true", "-e", "edge_security_zone=" + PAID_ZONE)
     assert first.rc == 0, first.output
     assert first.recap["books-zone"]["changed"] > 0, first.output
     http = httpx.Client(base_url=emulator.base_url, headers={"Authorization": "Bearer " + emulator.token})
-    (zone,) = http.get("/zones", params={"name": "example.com"}).json()["result"]
+    (zone,) = http.get("/zones", params={"name": PAID_ZONE}).json()["result"]
     ssl = http.get("/zones/%s/settings/ssl" % zone["id"]).json()["result"]
     assert ssl["value"] == "strict"
     emulator.reset_calls()
-    second = play(fresh, inventory, "-e", "cfops_deploy_security=true")
+    second = play(fresh, inventory, "-e", "cfops_deploy_security=true", "-e", "edge_security_zone=" + PAID_ZONE)
     assert second.rc == 0, second.output
     assert second.changed == 0, second.output
     assert emulator.calls()["writes"] == 0
