@@ -6,7 +6,7 @@
 #
 # Stages (each prints its wall time; all selected stages run even when one fails, then the script
 # fails if any did). The machine's two cores are kept busy: lint, sanity and artifact run side by side;
-# unit, emulator and e2e run on two pytest-xdist workers; integration runs in two shards and molecule two
+# unit, emulator, clients and e2e run on two pytest-xdist workers; integration runs in two shards and molecule two
 # scenarios at a time; the matrix lines run side by side. CFOPS_TEST_JOBS=1 runs everything one at a time
 # (CFOPS_TEST_JOBS=N: N workers); each side-by-side part prints its output whole when it ends.
 #   lint         ansible-lint (production profile, .ansible-lint) and antsibull-changelog lint
@@ -130,7 +130,7 @@ start_emulator() {
     bash scripts/emulator.sh start --port 0 --data-dir "$dir" "$@"
 }
 
-# pytest-xdist workers for the big pytest stages (unit, emulator, e2e): CFOPS_TEST_JOBS, default 2 (the
+# pytest-xdist workers for the pytest stages (unit, emulator, clients, e2e): CFOPS_TEST_JOBS, default 2 (the
 # tests mostly wait on one process at a time: a playbook run, its module, the emulator). Each worker has its
 # own emulators; --dist loadfile keeps a file's tests (and its module-scoped emulator) on one worker.
 # CFOPS_TEST_JOBS=1 runs them in one process, as a developer debugging a test would.
@@ -183,7 +183,8 @@ stage_emulator() {
 }
 
 stage_clients() {
-    run_pytest tests/clients
+    # shellcheck disable=SC2046
+    run_pytest $(parallel_args) tests/clients
 }
 
 stage_e2e() {
