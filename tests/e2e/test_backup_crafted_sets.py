@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from tests.e2e.conftest import run_playbook
-from tests.e2e.test_backup_restore import APP, R2_BUCKET, Api, backup_vars, fill
+from tests.e2e.test_backup_restore import APP, R2_BUCKET, Api, local_backup_vars, fill
 
 SECRET = b'{"base64":false,"expiration":null,"key":"stolen","metadata":null,"value":"controller secret"}\n'
 
@@ -139,7 +139,7 @@ def good_set(emulator, tmp_path_factory):
     emulator.reset_state()
     fill(Api(emulator))
     root = tmp_path_factory.mktemp("good")
-    backup = run_playbook(emulator, "-e", backup_vars(root), playbook="playbooks/backup.yml")
+    backup = run_playbook(emulator, "-e", local_backup_vars(root), playbook="playbooks/backup.yml")
     assert backup.rc == 0, backup.output
     return root
 
@@ -151,7 +151,7 @@ def test_a_crafted_set_is_refused_before_any_write(good_set, emulator, tmp_path,
     crafted.outside.write_bytes(SECRET)
     expected = craft(crafted)
     emulator.reset_calls()
-    restore = run_playbook(emulator, "-e", backup_vars(crafted.root), "-e", "restore_source=local",
+    restore = run_playbook(emulator, "-e", local_backup_vars(crafted.root), "-e", "restore_source=local",
                            playbook="playbooks/restore.yml")
     assert restore.rc != 0, restore.output
     assert "does not match its manifest, refusing it" in restore.output, restore.output

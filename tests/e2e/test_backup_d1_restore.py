@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import run_playbook
-from tests.e2e.test_backup_restore import D1_NAME, Api, backup_vars
+from tests.e2e.test_backup_restore import D1_NAME, Api, local_backup_vars
 from tests.support.emulator import EmulatorProcess
 
 IMPORT_ROUTE = "/accounts/{account_id}/d1/database/{database_id}/import"
@@ -56,7 +56,7 @@ def d1_env(tmp_path):
         api.d1_query(D1_NAME, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200) "
                               "INSERT INTO books (title) SELECT 'book ' || x FROM c")
         root = tmp_path / "backups"
-        extra = backup_vars(root, backup_kv_namespaces=[], backup_r2_buckets=[])
+        extra = local_backup_vars(root, backup_kv_namespaces=[], backup_r2_buckets=[])
         backup = run_playbook(emulator, "-e", extra, playbook="playbooks/backup.yml")
         assert backup.rc == 0, backup.output
         backed_up = api.d1_snapshot(D1_NAME)

@@ -20,10 +20,19 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import run_playbook
-from tests.live.e2e import after_test, EmulatorChecks, clean_slate, run_names, s3_client, write_inventory
-from tests.support.target import live_or_emulator
+from tests.live.e2e import after_test, EmulatorChecks, RunNames, clean_slate, run_names, s3_client, write_inventory
+from tests.support.emulator import EmulatorProcess
+from tests.support.target import CloudflareTarget, live_or_emulator
 
 APP = "books-data"
+# The names inventories/local gives the example application: the emulator-only backup tests (the other
+# test_backup_*.py files, test_fault_convergence.py) run that inventory as it is, with these helpers.
+KV_TITLE = "books-api-local-cache"
+D1_NAME = "books-local"
+R2_BUCKET = "books-local-assets"
+UPLOAD_BUCKET = "books-local-backups"
+LOCAL_NAMES = RunNames(worker="books-api-local", cache=KV_TITLE, counter="counter-do-local", d1=D1_NAME,
+                       r2_bucket=R2_BUCKET, upload_bucket=UPLOAD_BUCKET)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +71,12 @@ def play(target, inventory, *args, **kwargs):
 
 class Api:
     def __init__(self, target):
+        if isinstance(target, EmulatorProcess):  # an emulator-only test's emulator, with inventories/local's names
+            target, self.names = CloudflareTarget.from_emulator(target), LOCAL_NAMES
+        else:
+            self.names = run_names(target)
         self.target = target
-        self.names = run_names(target)
+        self.emulator = target.emulator  # None live
         self.http = httpx.Client(base_url=target.base_url, headers={"Authorization": "Bearer " + target.token}, timeout=60)
         self.account = "/accounts/%s" % target.account_id
 
@@ -154,6 +167,11 @@ def wipe(api):
     s3.delete_object(Bucket=R2_BUCKET, Key="covers/1.png")
     s3.put_object(Bucket=R2_BUCKET, Key="index.html", Body=b"defaced")
     s3.put_object(Bucket=R2_BUCKET, Key="stray.txt", Body=b"not in the backup")
+
+
+def local_backup_vars(root, **extra):
+    """backup_vars for inventories/local's names (the emulator-only backup tests)."""
+    return backup_vars(LOCAL_NAMES, root, **extra)
 
 
 def backup_vars(names, root, **extra):

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.e2e.conftest import PAID_ZONE, run_playbook
-from tests.e2e.test_backup_restore import Api, backup_vars, fill, snapshot, wipe
+from tests.e2e.test_backup_restore import Api, local_backup_vars, fill, snapshot, wipe
 
 # CFOPS_FAULT_SEED explores other fault sequences; the default is the one the suite runs.
 SEED = int(os.environ.get("CFOPS_FAULT_SEED", "2026"))
@@ -78,9 +78,9 @@ def test_backup_then_restore_converge_under_faults(fresh, tmp_path):
     before = snapshot(api)
     # Every backup run makes a new set (changed by design): what converged is shown by the restore of the
     # set made under faults giving back every key, row and object.
-    backup = converges_in_one_run_then_changes_nothing(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/backup.yml",
+    backup = converges_in_one_run_then_changes_nothing(fresh, "-e", local_backup_vars(tmp_path), playbook="playbooks/backup.yml",
                                                        again=False)
     wipe(api)
-    restore = converges_in_one_run_then_changes_nothing(fresh, "-e", backup_vars(tmp_path), playbook="playbooks/restore.yml")
+    restore = converges_in_one_run_then_changes_nothing(fresh, "-e", local_backup_vars(tmp_path), playbook="playbooks/restore.yml")
     assert_the_faults_hit(backup, restore)
     assert snapshot(api) == before
