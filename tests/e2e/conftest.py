@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
+from tests.live.e2e import EmulatorChecks, run_names
 from tests.support.emulator import EmulatorProcess
+from tests.support.target import live_or_emulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -77,3 +79,25 @@ def fresh(emulator):
     emulator.reset_calls()
     yield emulator
     emulator.clear_faults()
+
+
+# The live-capable files (test_deploy, test_release, test_backup_restore, test_awx_backup, test_r2_object; tests/live/e2e.py)
+
+
+@pytest.fixture(scope="module")
+def target(request):
+    """The account in live mode, else the e2e emulator; what the run made (its prefix) is deleted after the module."""
+    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def names(target):
+    """The example application's object names, with the target's run prefix."""
+    return run_names(target)
+
+
+@pytest.fixture
+def only(target):
+    """Emulator-only checks inside a live-capable test: run at once on the emulator, one named skip live."""
+    return EmulatorChecks(target)

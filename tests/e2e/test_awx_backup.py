@@ -21,16 +21,8 @@ import yaml
 
 from tests.e2e.conftest import REPO
 from tests.live.e2e import after_test, clean_slate, run_names, write_inventory
-from tests.support.target import live_or_emulator
 
 BIN = os.path.dirname(sys.executable)
-
-
-@pytest.fixture(scope="module")
-def target(request):
-    """The account in live mode, else the e2e emulator; what the run made is deleted after the module."""
-    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
-        yield found
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import run_playbook
-from tests.live.e2e import after_test, EmulatorChecks, RunNames, clean_slate, run_names, s3_client, write_inventory
+from tests.live.e2e import after_test, RunNames, clean_slate, run_names, s3_client, write_inventory
 from tests.support.emulator import EmulatorProcess
-from tests.support.target import CloudflareTarget, live_or_emulator
+from tests.support.target import CloudflareTarget
 
 APP = "books-data"
 # The names inventories/local gives the example application: the emulator-only backup tests (the other
@@ -36,18 +36,6 @@ LOCAL_NAMES = RunNames(worker="books-api-local", cache=KV_TITLE, counter="counte
 
 
 @pytest.fixture(scope="module")
-def target(request):
-    """The account in live mode, else the e2e emulator; what the run made is deleted after the module."""
-    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def names(target):
-    return run_names(target)
-
-
-@pytest.fixture(scope="module")
 def inventory(target, tmp_path_factory):
     return write_inventory(target, tmp_path_factory.mktemp("backup") / "inventory", release=False)
 
@@ -58,11 +46,6 @@ def fresh(target):
     clean_slate(target)
     yield target
     after_test(target)
-
-
-@pytest.fixture
-def only(target):
-    return EmulatorChecks(target)
 
 
 def play(target, inventory, *args, **kwargs):

@@ -13,23 +13,11 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import PAID_ZONE, REPO, run_playbook
-from tests.live.e2e import EmulatorChecks, clean_slate, run_names, worker_endpoint, write_inventory
-from tests.support.target import live_or_emulator, live_requested
+from tests.live.e2e import clean_slate, worker_endpoint, write_inventory
+from tests.support.target import live_requested
 
 if live_requested():   # live, each release waits (bounded) for propagation at its gates
     pytestmark = pytest.mark.timeout(1800)
-
-
-@pytest.fixture(scope="module")
-def target(request):
-    """The account in live mode, else the e2e emulator; what the run made is deleted after the module."""
-    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def names(target):
-    return run_names(target)
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +32,6 @@ def fresh(target):
     yield target
     if target.is_emulator:
         target.emulator.clear_faults()
-
-
-@pytest.fixture
-def only(target):
-    return EmulatorChecks(target)
 
 
 def play(target, inventory, *args, env=None, **kwargs):

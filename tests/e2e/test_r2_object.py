@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import run_playbook
-from tests.support.target import TargetError, live_or_emulator
+from tests.support.target import TargetError
 
 PLAY = """
 - name: r2_object end to end
@@ -23,13 +23,6 @@ PLAY = """
   tasks:
 %s
 """
-
-
-@pytest.fixture(scope="module")
-def target(request):
-    """The account in live mode, else the e2e emulator; the buckets named with its run prefix are deleted after."""
-    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
-        yield found
 
 
 def token_id(target):

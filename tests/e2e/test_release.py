@@ -4,6 +4,7 @@ whose edge runs each deployed version of the example Worker (examples/books-api)
 What a user notices: the deployments made (and their order), which version the edge serves, the lines the
 play prints, the API calls made. Windows, settle bounds and probe counts are short so the file stays fast;
 nothing sleeps for a fixed time (the engine waits until a change is observed serving)."""
+import contextlib
 import hashlib
 import json
 import os
@@ -18,9 +19,8 @@ import pytest
 
 from tests.e2e.conftest import BIN, REPO, run_playbook
 from tests.e2e.traffic import Traffic
-from tests.live.e2e import (ANALYTICS_DELAY, PROPAGATION, EmulatorChecks, bounded_seconds, clean_slate, run_names,
-                            worker_endpoint, write_inventory)
-from tests.support.target import live_or_emulator, live_requested
+from tests.live.e2e import ANALYTICS_DELAY, PROPAGATION, bounded_seconds, clean_slate, worker_endpoint, write_inventory
+from tests.support.target import live_requested
 
 # Live, a release waits for propagation and for the analytics lag at its steps (tests/live/e2e.py bounds both).
 pytestmark = pytest.mark.timeout(2400 if live_requested() else 600)
@@ -29,18 +29,6 @@ pytestmark = pytest.mark.timeout(2400 if live_requested() else 600)
 QUICK = ["-e", "worker_gate_requests=10", "-e", "worker_gate_min_requests=10", "-e", "worker_gate_settle_seconds=10"]
 FAILING_HEALTH = ["-e", '{"worker_vars": {"ENVIRONMENT": "local", "FAIL_HEALTH": "true"}}', "-e", "worker_release_tag=bad"]
 STEP_LINE = r"^{name} {share:<8} \| probes {who} n=10 err 0% p95 \d+ ms{stable} \| pass \| [\d.]+ s$"
-
-
-@pytest.fixture(scope="module")
-def target(request):
-    """The account in live mode, else the e2e emulator; what the run made is deleted after the module."""
-    with live_or_emulator(lambda: request.getfixturevalue("emulator")) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def names(target):
-    return run_names(target)
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +43,6 @@ def fresh(target):
     yield target
     if target.is_emulator:
         target.emulator.clear_faults()
-
-
-@pytest.fixture
-def only(target):
-    return EmulatorChecks(target)
 
 
 def waits(target):
@@ -104,15 +87,23 @@ def serving(target, worker):
     return splits(target, worker)[-1]
 
 
-def users_get(target, names, path="/health", until=None):
-    """What a user gets on ``path`` (the decoded JSON). The emulator's edge first serves every change made so far
-    (its admin API); live, the answer is read again until ``until(answer)`` holds, within the propagation bound."""
+@contextlib.contextmanager
+def users_client(target, names):
+    """``(client, base URL)`` reaching the Worker as its users do (its Host header). On the emulator it returns once
+    the edge serves every change made so far (the admin API); live, callers read again within the propagation bound."""
     base, host = worker_endpoint(target, names.worker)
-    deadline = time.monotonic() + waits(target)[0]
     with httpx.Client(timeout=30, trust_env=base.startswith("https://"), headers={"Host": host}) as client:
         if target.is_emulator:
             emulator = target.emulator
             client.post(emulator.root_url + "/__emulator/edge/sync", headers=emulator.admin_headers(), timeout=60).raise_for_status()
+        yield client, base
+
+
+def users_get(target, names, path="/health", until=None):
+    """What a user gets on ``path`` (the decoded JSON). The emulator's edge first serves every change made so far
+    (its admin API); live, the answer is read again until ``until(answer)`` holds, within the propagation bound."""
+    deadline = time.monotonic() + waits(target)[0]
+    with users_client(target, names) as (client, base):
         while True:
             answer = client.get(base + path).json()
             if until is None or until(answer) or time.monotonic() >= deadline:
@@ -123,13 +114,8 @@ def users_get(target, names, path="/health", until=None):
 def edge_versions(target, names, expected=None, requests=10):
     """What users get on /health: {(status, version the Worker reports): count}. Live, read again (within the
     propagation bound) until it is ``expected``; the caller asserts."""
-    base, host = worker_endpoint(target, names.worker)
     deadline = time.monotonic() + waits(target)[0]
-    with httpx.Client(timeout=30, trust_env=base.startswith("https://"), headers={"Host": host}) as client:
-        if target.is_emulator:
-            # Returns once the edge serves every change made so far (the emulator's admin API).
-            emulator = target.emulator
-            client.post(emulator.root_url + "/__emulator/edge/sync", headers=emulator.admin_headers(), timeout=60).raise_for_status()
+    with users_client(target, names) as (client, base):
         while True:
             seen = {}
             for _request in range(requests):
