@@ -151,6 +151,23 @@ run_pytest() {
     return "$rc"
 }
 
+# Work run side by side: start_logged NAME COMMAND... runs COMMAND in the background into $RUN_DIR/NAME.log;
+# finish_logged NAME waits for it, prints its log whole and returns its exit code.
+declare -A LOGGED_PID=()
+start_logged() {
+    local name="$1"
+    shift
+    "$@" >"$RUN_DIR/$name.log" 2>&1 &
+    LOGGED_PID[$name]=$!
+}
+
+finish_logged() {
+    local rc=0
+    wait "${LOGGED_PID[$1]}" || rc=$?
+    cat "$RUN_DIR/$1.log"
+    return "$rc"
+}
+
 stage_lint() {
     local rc=0
     echo "--- ansible-lint"
@@ -227,7 +244,7 @@ stage_integration() {
     # CFOPS_INTEGRATION_TARGETS="kv_entry dns_record" runs only those targets (a developer's loop).
     # The targets are dealt into CFOPS_INTEGRATION_SHARDS shards (default 2) that run side by side,
     # each against its own emulator; each shard's output is printed when it ends.
-    local shards="${CFOPS_INTEGRATION_SHARDS:-${CFOPS_TEST_JOBS:-2}}" targets=() shard=() target i t rc=0 pids=()
+    local shards="${CFOPS_INTEGRATION_SHARDS:-${CFOPS_TEST_JOBS:-2}}" targets=() shard=() target i t rc=0
     if [ -n "${CFOPS_INTEGRATION_TARGETS:-}" ]; then
         read -r -a targets <<<"$CFOPS_INTEGRATION_TARGETS"
     else
@@ -244,17 +261,11 @@ stage_integration() {
         for ((t = i; t < ${#targets[@]}; t += shards)); do
             shard+=("${targets[t]}")
         done
-        run_integration_shard "integration-$i" "${shard[@]}" >"$RUN_DIR/integration-$i.log" 2>&1 &
-        pids+=("$!")
+        start_logged "integration-$i" run_integration_shard "integration-$i" "${shard[@]}"
     done
     for ((i = 0; i < shards; i++)); do
-        if wait "${pids[i]}"; then
-            echo "--- integration shard $i: passed"
-        else
-            echo "--- integration shard $i: FAILED"
-            rc=1
-        fi
-        cat "$RUN_DIR/integration-$i.log"
+        echo "--- integration shard $i"
+        finish_logged "integration-$i" || { rc=1; echo "--- integration shard $i: FAILED"; }
         bash scripts/emulator.sh stop --data-dir "$RUN_DIR/emulator-integration-$i" >/dev/null 2>&1 || true
     done
     return "$rc"
@@ -309,30 +320,27 @@ stage_molecule() {
     # starts and stops); the data dirs are registered here too, so they are stopped even if Molecule is
     # interrupted. CFOPS_TEST_JOBS scenarios (default 2) run at a time, each into its own log, printed
     # whole in order. The stage fails when any scenario failed.
-    local dir scenario rc=0 failed_scenarios=() scenarios=() pids=() i jobs="${CFOPS_TEST_JOBS:-2}"
+    local dir rc=0 failed_scenarios=() scenarios=() i jobs="${CFOPS_TEST_JOBS:-2}"
     for dir in extensions/molecule/*/; do
         [ -f "$dir/molecule.yml" ] && scenarios+=("$(basename "$dir")")
     done
+    # Prints a finished scenario's log, in order, and notes its failure.
+    finish_scenario() {
+        echo "--- molecule test -s $1"
+        finish_logged "molecule-$1" || { rc=1; failed_scenarios+=("$1"); }
+    }
     for ((i = 0; i < ${#scenarios[@]}; i++)); do
-        scenario="${scenarios[i]}"
-        echo "$RUN_DIR/emulator-molecule-$scenario" >>"$EMULATORS"
-        CFOPS_MOLECULE_EMULATOR_DIR="$RUN_DIR/emulator-molecule-$scenario" molecule test -s "$scenario" \
-            >"$RUN_DIR/molecule-$scenario.log" 2>&1 &
-        pids+=("$!")
-        # At most $jobs at a time: wait for the oldest still running before starting the next.
-        if [ $((i + 1)) -ge "$jobs" ] && [ $((i + 1)) -lt ${#scenarios[@]} ]; then
-            wait "${pids[i + 1 - jobs]}" && echo 0 >"$RUN_DIR/molecule-${scenarios[i + 1 - jobs]}.rc" \
-                || echo 1 >"$RUN_DIR/molecule-${scenarios[i + 1 - jobs]}.rc"
+        echo "$RUN_DIR/emulator-molecule-${scenarios[i]}" >>"$EMULATORS"
+        start_logged "molecule-${scenarios[i]}" \
+            env CFOPS_MOLECULE_EMULATOR_DIR="$RUN_DIR/emulator-molecule-${scenarios[i]}" molecule test -s "${scenarios[i]}"
+        # At most $jobs at a time: the oldest still running ends before the next starts.
+        if [ $((i + 1)) -ge "$jobs" ]; then
+            finish_scenario "${scenarios[i + 1 - jobs]}"
         fi
     done
-    for ((i = 0; i < ${#scenarios[@]}; i++)); do
-        scenario="${scenarios[i]}"
-        if [ ! -f "$RUN_DIR/molecule-$scenario.rc" ]; then
-            wait "${pids[i]}" && echo 0 >"$RUN_DIR/molecule-$scenario.rc" || echo 1 >"$RUN_DIR/molecule-$scenario.rc"
-        fi
-        echo "--- molecule test -s $scenario"
-        cat "$RUN_DIR/molecule-$scenario.log"
-        [ "$(cat "$RUN_DIR/molecule-$scenario.rc")" = 0 ] || { rc=1; failed_scenarios+=("$scenario"); }
+    # The last ones still running (the loop above ended the others).
+    for ((i = ${#scenarios[@]} >= jobs ? ${#scenarios[@]} - jobs + 1 : 0; i < ${#scenarios[@]}; i++)); do
+        finish_scenario "${scenarios[i]}"
     done
     [ "$rc" -eq 0 ] || echo "test.sh: molecule scenario(s) failed: ${failed_scenarios[*]}" >&2
     return "$rc"
