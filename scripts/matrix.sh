@@ -114,8 +114,8 @@ for line in "${lines[@]}"; do
     pythons[$line]="$python_version"
 done
 
-# Then the lines side by side (each one's steps are mostly one process waiting on another), each with its
-# own log, printed whole when it ends.
+# Then the lines side by side (each line's steps keep about one core busy), each with its own log, printed
+# whole when it ends.
 pids=()
 for line in "${!venvs[@]}"; do
     ( rc=0; run_line "${venvs[$line]}" "${pythons[$line]}" || rc=$?; echo "$rc" >"$WORK/rc-$line" ) >"$WORK/log-$line" 2>&1 &
