@@ -130,8 +130,8 @@ start_emulator() {
     bash scripts/emulator.sh start --port 0 --data-dir "$dir" "$@"
 }
 
-# pytest-xdist workers for the pytest stages (unit, emulator, clients, e2e): CFOPS_TEST_JOBS, default 2 (the
-# tests mostly wait on one process at a time: a playbook run, its module, the emulator). Each worker has its
+# pytest-xdist workers for the pytest stages (unit, emulator, clients, e2e): CFOPS_TEST_JOBS, default 2 (a test
+# keeps about one core busy: a playbook run, its module and the emulator take turns). Each worker has its
 # own emulators; --dist loadfile keeps a file's tests (and its module-scoped emulator) on one worker.
 # CFOPS_TEST_JOBS=1 runs them in one process, as a developer debugging a test would.
 parallel_args() {
