@@ -8,7 +8,6 @@ import sqlite3
 import textwrap
 
 import httpx
-import pytest
 
 from tests.e2e.conftest import run_playbook
 from tests.support.target import TargetError
